@@ -1,0 +1,73 @@
+# ado-dr: no configure step. `make`, `make check`, `make demo`, `make install`, `make bench`.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+
+PKGS = libpq libarchive libcrypto libcurl yaml-0.1 libzstd liblz4 zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread
+
+TOOLS = ado-backup ado-verify ado-restore ado-recover ado-notify
+LIB_SRC := $(wildcard lib/*.c lib/io/*.c lib/store/*.c)
+LIB_OBJ := $(LIB_SRC:.c=.o)
+LIB_HDR := $(wildcard lib/*.h lib/io/*.h lib/store/*.h)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:.c=.t)
+
+all: $(foreach t,$(TOOLS),$(t)/$(t))
+
+lib/libado.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+%.o: %.c $(LIB_HDR)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+define tool_rule
+$(1)/$(1): $$(patsubst %.c,%.o,$$(wildcard $(1)/*.c)) lib/libado.a
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$(patsubst %.c,%.o,$$(wildcard $(1)/*.c)) lib/libado.a $$(LDLIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+tests/unit/%.t: tests/unit/%.c tests/unit/tap.h lib/libado.a
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< lib/libado.a $(LDLIBS)
+
+deps:
+	@scripts/install-deps
+
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	prove -f tests/unit/*.t
+	prove -f tests/cli/t*.sh
+
+check-unit: all $(UNIT_BIN)
+	prove -f tests/unit/*.t
+
+demo: deps
+	$(MAKE) all
+	sh examples/demo.sh
+
+bench: all
+	bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for t in $(TOOLS); do install -m 0755 $$t/$$t $(DESTDIR)$(BINDIR)/$$t; done
+	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for m in man/*.7; do [ -f $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
+
+clean:
+	rm -f $(LIB_OBJ) lib/libado.a $(UNIT_BIN) $(foreach t,$(TOOLS),$(t)/$(t) $(t)/*.o)
+
+.PHONY: all deps check check-unit demo bench install clean

@@ -1,0 +1,113 @@
+/* io.h - the streaming chain.
+ *
+ * A chain is a list of writers, each pushing into the next: observe filters
+ * (size + SHA-256) pass bytes through unchanged, transform filters (compress,
+ * encrypt, and their inverses) change them, and sinks (a file descriptor, a
+ * storage driver's writer, a tee over several sinks) end the chain.
+ *
+ * Ownership: a filter owns its `next`; ado_writer_close() finishes the writer
+ * and then closes its next; ado_writer_free() frees the writer and its next.
+ * Closing flushes buffered data; a writer that was never closed successfully
+ * is aborted on free (a storage writer then leaves nothing visible).
+ * Buffers are fixed-size: memory does not grow with the data. */
+#ifndef ADO_IO_H
+#define ADO_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../config.h"
+#include "../error.h"
+
+#define ADO_IO_BUFSIZE (1024 * 1024)
+
+struct ado_writer;
+
+struct ado_writer_ops {
+	const char *name;
+	/* consume n bytes; 0 or -1 with e filled */
+	int (*write)(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e);
+	/* flush, finish, then close next (if any); 0 or -1 */
+	int (*close)(struct ado_writer *w, struct ado_err *e);
+	/* release own resources (not next: ado_writer_free does that) */
+	void (*free)(struct ado_writer *w);
+};
+
+struct ado_writer {
+	const struct ado_writer_ops *ops;
+	struct ado_writer *next;	/* owned; NULL for a sink */
+	void *state;
+	int closed;
+};
+
+/* Allocate a writer with ops/state/next; NULL on out of memory. */
+struct ado_writer *ado_writer_new(const struct ado_writer_ops *ops, void *state, struct ado_writer *next);
+int ado_writer_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e);
+int ado_writer_close(struct ado_writer *w, struct ado_err *e);
+/* Frees w and its whole downstream chain. Accepts NULL. */
+void ado_writer_free(struct ado_writer *w);
+
+/* Pull side: a reader yields bytes; *got == 0 means end of data. */
+struct ado_reader;
+struct ado_reader_ops {
+	const char *name;
+	int (*read)(struct ado_reader *r, void *buf, size_t n, size_t *got, struct ado_err *e);
+	void (*free)(struct ado_reader *r);
+};
+struct ado_reader {
+	const struct ado_reader_ops *ops;
+	void *state;
+};
+struct ado_reader *ado_reader_new(const struct ado_reader_ops *ops, void *state);
+int ado_reader_read(struct ado_reader *r, void *buf, size_t n, size_t *got, struct ado_err *e);
+void ado_reader_free(struct ado_reader *r);
+
+/* Read r to its end and push everything into w (w is not closed). */
+int ado_pump(struct ado_reader *r, struct ado_writer *w, struct ado_err *e);
+
+/* --- observe --- */
+struct ado_digest {
+	uint64_t size;
+	char sha256[65];	/* lowercase hex, filled at close */
+};
+/* Pass-through writer counting bytes and hashing them (OpenSSL EVP SHA-256);
+ * *out is filled when the writer is closed. out must outlive the writer. */
+struct ado_writer *ado_hash_writer_new(struct ado_writer *next, struct ado_digest *out, struct ado_err *e);
+
+/* One-shot helpers. */
+void ado_sha256_hex(const void *buf, size_t n, char out[65]);
+
+/* --- sinks --- */
+/* Write to fd; close(fd) at close time if own_fd. */
+struct ado_writer *ado_fd_writer_new(int fd, int own_fd, struct ado_err *e);
+/* Discard everything (verify --level read). */
+struct ado_writer *ado_null_writer_new(struct ado_err *e);
+/* Collect into memory up to max bytes (more is an ADO_E_FORMAT error);
+ * buffer owned by the writer until ado_mem_writer_take(). For small things only. */
+struct ado_writer *ado_mem_writer_new(size_t max, struct ado_err *e);
+/* Take the collected bytes (NUL-terminated, caller frees) from a closed or open mem writer. */
+char *ado_mem_writer_take(struct ado_writer *w, size_t *len);
+
+/* Fan-out over n sinks (takes ownership of them). A sink that fails is
+ * recorded, closed/aborted, and skipped from then on; the tee fails only when
+ * every sink has failed. Per-sink outcome via ado_tee_status(). */
+struct ado_writer *ado_tee_new(struct ado_writer **sinks, size_t n, struct ado_err *e);
+/* 0 if sink i succeeded so far (and at close), -1 with its error copied into e. */
+int ado_tee_status(struct ado_writer *tee, size_t i, struct ado_err *e);
+
+/* --- pull sources --- */
+struct ado_reader *ado_fd_reader_new(int fd, int own_fd, struct ado_err *e);
+
+/* --- compression (zlib gzip, lz4 frame, zstd frame; formats the command-line
+ * tools gzip -d, lz4 -d and zstd -d read) --- */
+/* level 0 = default; threads used by zstd (0 = single-threaded). */
+struct ado_writer *ado_compress_writer_new(struct ado_writer *next, enum ado_compression c, int level,
+					   int threads, struct ado_err *e);
+struct ado_writer *ado_decompress_writer_new(struct ado_writer *next, enum ado_compression c,
+					     struct ado_err *e);
+
+/* Run the downstream in its own thread, joined by a bounded queue of nbufs
+ * buffers of ADO_IO_BUFSIZE: lets compression and encryption use both cores. */
+struct ado_writer *ado_thread_writer_new(struct ado_writer *next, int nbufs, struct ado_err *e);
+
+#endif

@@ -1,0 +1,75 @@
+/* store.h - storage drivers behind one table of function pointers.
+ *
+ * A store is rooted at a destination (a local folder, an S3 bucket+prefix, an
+ * Azure container+prefix). Paths given to it are relative, '/'-separated
+ * ("critical_data/20261125T221500Z/manifest.json").
+ *
+ * open_write returns a writer whose data becomes visible under `path` only
+ * when ado_writer_close() succeeds (local: temp name, fsync, rename, fsync the
+ * folder; S3/Azure: the upload is committed at close). Freeing a writer that
+ * was not closed aborts it and leaves nothing at `path`. */
+#ifndef ADO_STORE_H
+#define ADO_STORE_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "../config.h"
+#include "../error.h"
+#include "../io/io.h"
+
+struct ado_store;
+
+struct ado_store_entry {
+	const char *name;	/* one path component below the listed folder */
+	int is_dir;
+	uint64_t size;
+	time_t mtime;
+};
+
+/* Called per entry; return non-zero to stop listing. */
+typedef int (*ado_store_list_cb)(const struct ado_store_entry *ent, void *arg);
+
+struct ado_store_ops {
+	const char *scheme;	/* "local", "s3", "azure" */
+	int (*open_write)(struct ado_store *s, const char *path, struct ado_writer **out, struct ado_err *e);
+	int (*open_read)(struct ado_store *s, const char *path, struct ado_reader **out, struct ado_err *e);
+	/* entries directly below folder `dir` ("" = the root); missing dir: 0 entries */
+	int (*list)(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e);
+	/* remove one object; a missing one is not an error */
+	int (*remove)(struct ado_store *s, const char *path, struct ado_err *e);
+	/* remove a folder and all below it (local); S3/Azure: every object with that prefix */
+	int (*remove_tree)(struct ado_store *s, const char *dir, struct ado_err *e);
+	/* 1 exists, 0 not, -1 error; size may be NULL */
+	int (*exists)(struct ado_store *s, const char *path, uint64_t *size, struct ado_err *e);
+	void (*free)(struct ado_store *s);
+};
+
+struct ado_store {
+	const struct ado_store_ops *ops;
+	char *url;		/* display form of the root, used in references */
+	void *state;
+};
+
+/* Open the driver for a destination. S3/Azure settings come from cfg. A
+ * destination kind whose driver is not built: ADO_E_UNSUPPORTED. */
+int ado_store_open(const struct ado_dest *d, const struct ado_config *cfg, struct ado_store **out,
+		   struct ado_err *e);
+/* A local store rooted at dir (creating nothing). */
+int ado_store_local_open(const char *dir, struct ado_store **out, struct ado_err *e);
+void ado_store_free(struct ado_store *s);
+
+/* Convenience wrappers. */
+int ado_store_open_write(struct ado_store *s, const char *path, struct ado_writer **out, struct ado_err *e);
+int ado_store_open_read(struct ado_store *s, const char *path, struct ado_reader **out, struct ado_err *e);
+int ado_store_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e);
+int ado_store_remove(struct ado_store *s, const char *path, struct ado_err *e);
+int ado_store_remove_tree(struct ado_store *s, const char *dir, struct ado_err *e);
+int ado_store_exists(struct ado_store *s, const char *path, uint64_t *size, struct ado_err *e);
+/* Read a whole small object (at most max bytes) into a new NUL-terminated buffer. */
+int ado_store_read_all(struct ado_store *s, const char *path, size_t max, char **out, size_t *len,
+		       struct ado_err *e);
+/* Write a whole small object atomically. */
+int ado_store_write_all(struct ado_store *s, const char *path, const void *buf, size_t len, struct ado_err *e);
+
+#endif
