@@ -63,7 +63,7 @@ int ado_err_prefix(struct ado_err *e, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	snprintf(e->msg, sizeof(e->msg), "%.*s: %.*s", 500, pre, (int)(sizeof(e->msg) - 503), old);
 	return -1;
 }
 

@@ -1,5 +1,6 @@
 /* writer.c - the writer/reader base: dispatch, ownership, pump. */
 #include "io.h"
+#include "../sig.h"
 
 #include <stdlib.h>
 
@@ -21,6 +22,8 @@ int ado_writer_write(struct ado_writer *w, const void *buf, size_t n, struct ado
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "write to closed stream '%s'", w->ops->name);
 	if (n == 0)
 		return 0;
+	if (ado_interrupted())
+		return ado_err_set(e, ADO_E_INTERRUPTED, 0, "interrupted by signal %d", ado_interrupted());
 	return w->ops->write(w, buf, n, e);
 }
 
@@ -28,14 +31,19 @@ int ado_writer_close(struct ado_writer *w, struct ado_err *e)
 {
 	int rc;
 
+	/* closed: 1 = closed fine, 2 = the close failed; a second close must
+	 * not turn an earlier failure into success */
+	if (w->closed == 2)
+		return ado_err_set(e, ADO_E_INTERNAL, 0, "stream '%s' failed to close earlier", w->ops->name);
 	if (w->closed)
 		return 0;
 	w->closed = 1;
 	if (w->ops->close)
-		return w->ops->close(w, e);
-	rc = 0;
-	if (w->next)
-		rc = ado_writer_close(w->next, e);
+		rc = w->ops->close(w, e);
+	else
+		rc = w->next ? ado_writer_close(w->next, e) : 0;
+	if (rc < 0)
+		w->closed = 2;
 	return rc;
 }
 

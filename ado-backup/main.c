@@ -1,0 +1,204 @@
+/* ado-backup - run backup jobs from backup-strategy.yml.
+ * Thin: options -> config -> ado_backup_run per job -> exit status. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ado.h"
+#include "backup.h"
+#include "cli.h"
+#include "config.h"
+#include "crypt.h"
+#include "log.h"
+#include "sig.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ado-backup [-c FILE] [options] JOB...\n"
+		"       ado-backup [-c FILE] --all\n"
+		"       ado-backup [-c FILE] --crontab\n"
+		"\n"
+		"Back up the targets of each JOB (files and PostgreSQL databases) to all of\n"
+		"its destinations at once; print one reference per stored backup on stdout.\n"
+		"\n"
+		"  -c, --config FILE   config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
+		"  -a, --all           every job in the config\n"
+		"  -n, --dry-run       say what would be backed up and where; store nothing\n"
+		"      --crontab       print one crontab line per scheduled job and exit\n"
+		"      --threads N     compressor threads (default 2)\n"
+		"  -q, --quiet         errors only\n"
+		"  -v, --verbose       say what happens\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       the version\n"
+		"\n"
+		"Keys: key_file in the config, ADO_KEY_FILE, or ADO_PASSPHRASE; never on the command line.\n"
+		"Exit: 0 done, 1 nothing stored, 2 usage or config error, 3 partial (some targets or\n"
+		"destinations failed), 4 the job is already running. See ado-backup(1).\n");
+}
+
+static void print_ref(void *arg, const char *ref)
+{
+	printf("%s\n", ref);
+	fflush(stdout);
+}
+
+static int crontab(const struct ado_config *cfg, const char *cfgpath)
+{
+	char self[PATH_MAX], conf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n < 0)
+		snprintf(self, sizeof(self), "ado-backup");
+	else
+		self[n] = '\0';
+	if (!realpath(cfgpath, conf))
+		snprintf(conf, sizeof(conf), "%s", cfgpath);
+	printf("# ado-dr backup schedule from %s\n", conf);
+	for (size_t i = 0; i < cfg->njobs; i++) {
+		const struct ado_job *j = &cfg->jobs[i];
+		if (!j->schedule) {
+			printf("# %s: no schedule\n", j->name);
+			continue;
+		}
+		printf("%s %s -q -c %s %s\n", j->schedule, self, conf, j->name);
+	}
+	return ADO_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "all", no_argument, NULL, 'a' },
+		{ "dry-run", no_argument, NULL, 'n' },	    { "crontab", no_argument, NULL, 'C' },
+		{ "threads", required_argument, NULL, 'T' }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+	};
+	struct ado_backup_opts bo = { 0 };
+	struct ado_config *cfg = NULL;
+	struct ado_keyring *k = NULL;
+	struct ado_err e;
+	const char *cfgopt = NULL;
+	const struct ado_job **jobs = NULL;
+	size_t njobs = 0, ok = 0, partial = 0, failed = 0, locked = 0;
+	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0;
+
+	ado_log_init("ado-backup");
+	ado_err_clear(&e);
+	while ((c = getopt_long(argc, argv, "c:anqvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfgopt = optarg; break;
+		case 'a': all = 1; break;
+		case 'n': bo.dry_run = 1; break;
+		case 'C': want_crontab = 1; break;
+		case 'T': {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (*end || t < 1 || t > 64) {
+				ado_error("--threads: expected a number from 1 to 64, found '%s'", optarg);
+				return ADO_EXIT_USAGE;
+			}
+			bo.threads = (int)t;
+			break;
+		}
+		case 'q': ado_log_set_level(ADO_LOG_ERROR); break;
+		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
+		case 'h': usage(stdout); return ADO_EXIT_OK;
+		case 'V': fputs(ADO_VERSION_TEXT("ado-backup"), stdout); return ADO_EXIT_OK;
+		default: usage(stderr); return ADO_EXIT_USAGE;
+		}
+	}
+	if (!want_crontab && !all && optind == argc) {
+		ado_error("no job given");
+		ado_hint("name one or more jobs, or --all; ado-backup --crontab lists the configured jobs");
+		return ADO_EXIT_USAGE;
+	}
+	if (all && optind < argc) {
+		ado_error("give either --all or job names, not both");
+		return ADO_EXIT_USAGE;
+	}
+	umask(077);	/* backups and keys: 0600 */
+	if (ado_cli_config(cfgopt, 1, &cfg, &e) < 0) {
+		ado_log_err(&e);
+		return ADO_EXIT_USAGE;
+	}
+	if (want_crontab) {
+		status = crontab(cfg, ado_config_path(cfgopt));
+		goto out;
+	}
+	jobs = calloc(cfg->njobs + (size_t)argc, sizeof(*jobs));
+	if (!jobs) {
+		ado_error("out of memory");
+		status = ADO_EXIT_FAIL;
+		goto out;
+	}
+	if (all) {
+		for (size_t i = 0; i < cfg->njobs; i++)
+			jobs[njobs++] = &cfg->jobs[i];
+	} else {
+		for (int i = optind; i < argc; i++) {
+			const struct ado_job *j = ado_config_job(cfg, argv[i]);
+			if (!j) {
+				char names[1024] = "";
+				for (size_t x = 0; x < cfg->njobs; x++) {
+					strncat(names, x ? ", " : "", sizeof(names) - strlen(names) - 1);
+					strncat(names, cfg->jobs[x].name, sizeof(names) - strlen(names) - 1);
+				}
+				ado_error("no job '%s' in '%s'", argv[i], cfg->path);
+				ado_hint("the jobs there are: %s", *names ? names : "(none)");
+				goto out;
+			}
+			jobs[njobs++] = j;
+		}
+	}
+	for (size_t i = 0; i < njobs; i++)
+		need_key |= jobs[i]->encrypt;
+	if (need_key && !bo.dry_run && ado_cli_keyring(cfg, 1, &k, &e) < 0) {
+		ado_log_err(&e);
+		goto out;
+	}
+	bo.keyring = k;
+	ado_sig_install();
+	for (size_t i = 0; i < njobs; i++) {
+		struct ado_backup_report rep;
+		ado_err_clear(&e);
+		if (ado_backup_run(cfg, jobs[i], &bo, print_ref, NULL, &rep, &e) < 0) {
+			ado_log_err(&e);
+			if (e.kind == ADO_E_INTERRUPTED) {
+				status = ado_sig_exit(ado_interrupted());
+				goto out;
+			}
+			if (e.kind == ADO_E_LOCKED)
+				locked++;
+			else if (ado_err_exit(e.kind) == ADO_EXIT_USAGE && njobs == 1) {
+				status = ADO_EXIT_USAGE;
+				goto out;
+			} else
+				failed++;
+			continue;
+		}
+		if (rep.dests_failed || rep.targets_failed)
+			partial++;
+		else
+			ok++;
+	}
+	if (failed == 0 && locked == 0 && partial == 0)
+		status = ADO_EXIT_OK;
+	else if (locked == njobs)
+		status = ADO_EXIT_LOCKED;
+	else if (ok + partial == 0)
+		status = ADO_EXIT_FAIL;
+	else
+		status = ADO_EXIT_PARTIAL;
+out:
+	free(jobs);
+	ado_keyring_free(k);
+	ado_config_free(cfg);
+	ado_log_redact_clear();
+	return status;
+}

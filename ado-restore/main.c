@@ -1,0 +1,321 @@
+/* ado-restore - list backups and bring one back: files into a folder, a
+ * database under its name or another, or one artifact's plaintext to stdout.
+ * Thin: options -> config -> select -> one lib call -> exit status. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ado.h"
+#include "cli.h"
+#include "config.h"
+#include "dbrestore.h"
+#include "json.h"
+#include "log.h"
+#include "repo.h"
+#include "restore.h"
+#include "sig.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ado-restore [-c FILE] --list [--job JOB] [--json]\n"
+		"       ado-restore [-c FILE] --job JOB [--backup ID|latest] [--before TIME] [--target NAME]\n"
+		"                   (--to-dir DIR | --to-database NAME) [--force] [--dry-run]\n"
+		"       ado-restore [-c FILE] REF [--target NAME] (--to-dir DIR | ...)\n"
+		"       ado-restore [-c FILE] --cat REF ARTIFACT > FILE\n"
+		"\n"
+		"  -c, --config FILE    config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
+		"  -l, --list           list backups: destination, job, id, time, status\n"
+		"  -j, --job JOB        the job whose backup to restore\n"
+		"  -b, --backup ID      a backup id, or 'latest' (default)\n"
+		"      --before TIME    the newest backup at or before TIME (UTC: '2026-11-25 22:15')\n"
+		"  -t, --target NAME    which target: its name (files-etc-ado-config), path or database\n"
+		"  -d, --to-dir DIR     restore files into DIR (refused if DIR is not empty, unless --force)\n"
+		"      --to-database NAME  restore a database under NAME, swapping nothing\n"
+		"      --tables A,B     restore only these tables\n"
+		"  -J, --jobs N         parallel pg_restore jobs\n"
+		"  -f, --force          move a non-empty DIR aside (DIR.before-ID) / end sessions blocking a swap\n"
+		"  -n, --dry-run        print the steps, change nothing\n"
+		"      --cat REF ARTIFACT  write one artifact's plaintext to stdout (break-glass)\n"
+		"      --json           --list as JSON lines\n"
+		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
+		"\n"
+		"Exit: 0 restored, 1 failed (the previous state is intact), 2 usage or config error.\n"
+		"See ado-restore(1).\n");
+}
+
+static int json_out;
+
+static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *b)
+{
+	char ts[32], *ref = ado_ref_make(s, job, b->id);
+	struct tm tm;
+	struct ado_manifest *m = NULL;
+	unsigned long long size = 0;
+
+	gmtime_r(&b->time, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (b->complete && ado_repo_manifest((struct ado_store *)s, job, b->id, NULL, &m, NULL, NULL) == 0) {
+		for (size_t i = 0; i < m->nartifacts; i++)
+			size += m->artifacts[i].stored_size;
+		ado_manifest_free(m);
+	}
+	if (json_out) {
+		struct ado_buf buf;
+		struct ado_json j;
+		ado_buf_init(&buf);
+		ado_json_init(&j, &buf, 0);
+		ado_json_obj_begin(&j, NULL);
+		ado_json_kstr(&j, "ref", ref);
+		ado_json_kstr(&j, "destination", s->url);
+		ado_json_kstr(&j, "job", job);
+		ado_json_kstr(&j, "id", b->id);
+		ado_json_kstr(&j, "time", ts);
+		ado_json_kuint(&j, "stored_bytes", size);
+		ado_json_kstr(&j, "status", b->complete ? "complete" : "incomplete");
+		ado_json_obj_end(&j);
+		printf("%s\n", buf.data ? buf.data : "{}");
+		ado_buf_free(&buf);
+	} else {
+		printf("%s\t%s\t%s\t%llu\t%s\n", ref ? ref : "?", b->id, ts, size, b->complete ? "complete" : "incomplete");
+	}
+	free(ref);
+}
+
+static void say(void *arg, const char *msg)
+{
+	printf("%s\n", msg);
+	fflush(stdout);
+}
+
+/* Does artifact a belong to the target the user named? */
+static int target_match(const struct ado_artifact *a, const char *t)
+{
+	size_t n;
+
+	if (!t)
+		return 1;
+	if (strcmp(a->target, t) == 0 || (a->source && strcmp(a->source, t) == 0))
+		return 1;
+	/* "/etc/ado/config" matches the source "/etc/ado/config/" */
+	n = strlen(t);
+	return a->source && strncmp(a->source, t, n) == 0 && strcmp(a->source + n, "/") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
+		{ "job", required_argument, NULL, 'j' },    { "backup", required_argument, NULL, 'b' },
+		{ "before", required_argument, NULL, O_BEFORE }, { "target", required_argument, NULL, 't' },
+		{ "to-dir", required_argument, NULL, 'd' }, { "to-database", required_argument, NULL, O_TODB },
+		{ "tables", required_argument, NULL, O_TABLES }, { "jobs", required_argument, NULL, 'J' },
+		{ "force", no_argument, NULL, 'f' },	    { "dry-run", no_argument, NULL, 'n' },
+		{ "cat", no_argument, NULL, O_CAT },	    { "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ado_config *cfg = NULL;
+	struct ado_keyring *k = NULL;
+	struct ado_store *s = NULL;
+	struct ado_manifest *m = NULL;
+	struct ado_err e;
+	const char *cfgopt = NULL, *job = NULL, *backup = NULL, *before_s = NULL, *target = NULL, *to_dir = NULL,
+		   *to_db = NULL, *tables_s = NULL;
+	char *jobname = NULL, *id = NULL, **tables = NULL;
+	size_t ntables = 0;
+	time_t before = 0;
+	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, ch, status = ADO_EXIT_USAGE;
+
+	ado_log_init("ado-restore");
+	ado_err_clear(&e);
+	while ((ch = getopt_long(argc, argv, "c:lj:b:t:d:J:fnqvhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgopt = optarg; break;
+		case 'l': list = 1; break;
+		case 'j': job = optarg; break;
+		case 'b': backup = optarg; break;
+		case O_BEFORE: before_s = optarg; break;
+		case 't': target = optarg; break;
+		case 'd': to_dir = optarg; break;
+		case O_TODB: to_db = optarg; break;
+		case O_TABLES: tables_s = optarg; break;
+		case 'J': pjobs = atoi(optarg); if (pjobs < 1) { ado_error("--jobs: expected a number >= 1, found '%s'", optarg); return ADO_EXIT_USAGE; } break;
+		case 'f': force = 1; break;
+		case 'n': dry = 1; break;
+		case O_CAT: cat = 1; break;
+		case O_JSON: json_out = 1; break;
+		case 'q': ado_log_set_level(ADO_LOG_ERROR); break;
+		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
+		case 'h': usage(stdout); return ADO_EXIT_OK;
+		case 'V': fputs(ADO_VERSION_TEXT("ado-restore"), stdout); return ADO_EXIT_OK;
+		default: usage(stderr); return ADO_EXIT_USAGE;
+		}
+	}
+	umask(077);
+	if (before_s && ado_parse_time(before_s, &before, &e) < 0) {
+		ado_log_err(&e);
+		return ADO_EXIT_USAGE;
+	}
+	if (list) {
+		if (optind < argc || to_dir || cat) {
+			ado_error("--list takes no reference and no restore options");
+			return ADO_EXIT_USAGE;
+		}
+		if (ado_cli_config(cfgopt, 1, &cfg, &e) < 0) {
+			ado_log_err(&e);
+			return ADO_EXIT_USAGE;
+		}
+		if (job && !ado_config_job(cfg, job)) {
+			ado_error("no job '%s' in '%s'", job, cfg->path);
+			status = ADO_EXIT_USAGE;
+		} else {
+			if (!json_out)
+				printf("# reference\tid\ttime\tstored_bytes\tstatus\n");
+			status = ado_restore_list(cfg, job, list_one, NULL, &e) < 0 ? ADO_EXIT_PARTIAL : ADO_EXIT_OK;
+		}
+		goto out;
+	}
+	if (cat) {
+		if (argc - optind != 2) {
+			ado_error("--cat needs a reference and an artifact name");
+			ado_hint("ado-restore --cat /backup/critical/critical_data/20261125T221500Z db-ado_primary.pgdump.zst.enc | pg_restore -d NEWDB");
+			return ADO_EXIT_USAGE;
+		}
+		if (isatty(1)) {
+			ado_error("refusing to write an artifact to a terminal");
+			ado_hint("redirect stdout to a file or pipe it into tar or pg_restore");
+			return ADO_EXIT_USAGE;
+		}
+	} else if (optind < argc) {
+		if (argc - optind != 1 || job) {
+			ado_error("give one reference, or --job JOB");
+			return ADO_EXIT_USAGE;
+		}
+	} else if (!job) {
+		ado_error("nothing to restore");
+		ado_hint("--job JOB [--backup ID] --to-dir DIR, a reference, or --list to see the backups");
+		return ADO_EXIT_USAGE;
+	}
+	if (!cat && !to_dir && !to_db && !target) {
+		ado_error("where to? give --to-dir DIR for files, or --target DATABASE / --to-database NAME");
+		return ADO_EXIT_USAGE;
+	}
+	if (tables_s) {
+		char *dup = strdup(tables_s), *save = NULL;
+		tables = calloc(strlen(tables_s) + 1, sizeof(*tables));
+		for (char *t = strtok_r(dup, ",", &save); t && tables; t = strtok_r(NULL, ",", &save))
+			tables[ntables++] = strdup(t);
+		free(dup);
+	}
+	if (ado_cli_config(cfgopt, job != NULL, &cfg, &e) < 0 || ado_cli_keyring(cfg, 0, &k, &e) < 0) {
+		ado_log_err(&e);
+		goto out;
+	}
+	ado_sig_install();
+	status = ADO_EXIT_FAIL;
+	if (job) {
+		if (ado_restore_select(cfg, job, backup, before, target, k, &s, &id, &e) < 0) {
+			ado_log_err(&e);
+			status = e.kind == ADO_E_USAGE ? ADO_EXIT_USAGE : ADO_EXIT_FAIL;
+			goto out;
+		}
+		jobname = strdup(job);
+	} else if (ado_ref_parse(argv[optind], cfg, &s, &jobname, &id, &e) < 0) {
+		ado_log_err(&e);
+		status = ADO_EXIT_USAGE;
+		goto out;
+	}
+	if (ado_repo_manifest(s, jobname, id, k, &m, NULL, &e) < 0) {
+		ado_log_err(&e);
+		goto out;
+	}
+	if (m->encrypted && !k) {
+		ado_error("backup '%s/%s' is encrypted and no key is configured", jobname, id);
+		ado_hint("set key_file in the config, ADO_KEY_FILE or ADO_PASSPHRASE");
+		status = ADO_EXIT_USAGE;
+		goto out;
+	}
+	if (cat) {
+		if (ado_restore_cat(s, m, argv[optind + 1], k, 1, &e) < 0) {
+			ado_log_err(&e);
+			goto out;
+		}
+		status = ADO_EXIT_OK;
+		goto out;
+	}
+	{
+		const struct ado_artifact *pick = NULL;
+		size_t candidates = 0;
+		char names[1024] = "";
+		for (size_t i = 0; i < m->nartifacts; i++) {
+			const struct ado_artifact *a = &m->artifacts[i];
+			if (strcmp(a->kind, "files-index") == 0)
+				continue;
+			if (!target && to_dir && strcmp(a->kind, "files") != 0)
+				continue;
+			if (!target && !to_dir && strcmp(a->kind, "database") != 0)
+				continue;
+			strncat(names, candidates ? ", " : "", sizeof(names) - strlen(names) - 1);
+			strncat(names, a->target, sizeof(names) - strlen(names) - 1);
+			if (target_match(a, target)) {
+				pick = a;
+				candidates++;
+			}
+		}
+		if (!pick || (!target && candidates > 1)) {
+			ado_error(!pick ? "backup '%s/%s' has no such target" : "backup '%s/%s' has several targets: say which",
+				  jobname, id);
+			ado_hint("--target NAME; its targets: %s", *names ? names : "(none of that kind)");
+			status = ADO_EXIT_USAGE;
+			goto out;
+		}
+		if (strcmp(pick->kind, "files") == 0) {
+			struct ado_files_restore_opts fo = { force, dry, say, NULL };
+			if (!to_dir) {
+				ado_error("target '%s' holds files: give --to-dir DIR", pick->target);
+				status = ADO_EXIT_USAGE;
+				goto out;
+			}
+			if (ado_restore_files(s, m, pick, k, to_dir, &fo, &e) < 0) {
+				ado_log_err(&e);
+				status = e.kind == ADO_E_INTERRUPTED ? ado_sig_exit(ado_interrupted()) : ADO_EXIT_FAIL;
+				goto out;
+			}
+		} else {
+			struct ado_db_restore_opts dbo = { 0 };
+			dbo.to_database = to_db;
+			dbo.tables = tables;
+			dbo.ntables = ntables;
+			dbo.jobs = pjobs;
+			dbo.force = force;
+			dbo.dry_run = dry;
+			dbo.say = say;
+			if (ado_pg_restore_artifact(cfg, s, m, pick, k, &dbo, &e) < 0) {
+				ado_log_err(&e);
+				status = e.kind == ADO_E_INTERRUPTED ? ado_sig_exit(ado_interrupted())
+								     : (ado_err_exit(e.kind) == 2 ? 2 : ADO_EXIT_FAIL);
+				goto out;
+			}
+		}
+	}
+	status = ADO_EXIT_OK;
+out:
+	for (size_t i = 0; i < ntables; i++)
+		free(tables[i]);
+	free(tables);
+	ado_manifest_free(m);
+	ado_store_free(s);
+	free(jobname);
+	free(id);
+	ado_keyring_free(k);
+	ado_config_free(cfg);
+	ado_log_redact_clear();
+	return status;
+}

@@ -1,0 +1,330 @@
+/* ado-verify - check backups: checksums, a full read, or a test restore.
+ * Thin: options -> references -> ado_verify_backup each -> one line each -> exit status. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ado.h"
+#include "cli.h"
+#include "config.h"
+#include "json.h"
+#include "log.h"
+#include "repo.h"
+#include "sig.h"
+#include "verify.h"
+
+struct ctx {
+	const struct ado_config *cfg;
+	struct ado_verify_opts vo;
+	int json;
+	FILE *log;
+	size_t ok, failed;
+	const char *level_name;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ado-verify [-c FILE] [options] REF...\n"
+		"       ado-verify [-c FILE] [options] -            (references on stdin, one per line)\n"
+		"       ado-verify [-c FILE] [options] --job JOB [--since DURATION]\n"
+		"\n"
+		"Check backups; print 'ok REF' or 'FAIL REF: reason' per backup on stdout.\n"
+		"REF is DEST/JOB/ID as printed by ado-backup.\n"
+		"\n"
+		"  -c, --config FILE     config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG " if it exists)\n"
+		"  -l, --level LEVEL     checksum | read | restore (default restore)\n"
+		"  -j, --job JOB         every complete backup of JOB on its destinations\n"
+		"  -s, --since DURATION  with --job: only backups younger than this (e.g. 24h, 7 days)\n"
+		"      --json            one JSON object per backup instead of the text lines\n"
+		"      --log FILE        append timestamped result lines to FILE\n"
+		"      --tmp-dir DIR     where test restores go (default $TMPDIR or /tmp)\n"
+		"      --scratch-db CONNINFO  server for database test restores\n"
+		"      --min-tables N    database test restores must hold at least N tables\n"
+		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
+		"\n"
+		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error.\n"
+		"See ado-verify(1).\n");
+}
+
+static void log_line(struct ctx *c, const char *fmt, const char *ref, const char *reason)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!c->log)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(c->log, "%s ado-verify[%ld] level=%s ", ts, (long)getpid(), c->level_name);
+	fprintf(c->log, fmt, ref, reason);
+	fputc('\n', c->log);
+	fflush(c->log);
+}
+
+static void verify_one(struct ctx *c, struct ado_store *s, const char *job, const char *id)
+{
+	struct ado_verify_result res;
+	struct ado_err e;
+	char *ref = ado_ref_make(s, job, id), reason[1400];
+	int rc;
+
+	ado_err_clear(&e);
+	rc = ado_verify_backup(c->cfg, s, job, id, &c->vo, &res, &e);
+	if (rc == 0) {
+		c->ok++;
+		reason[0] = '\0';
+	} else {
+		char clean[1400];
+		c->failed++;
+		ado_err_str(&e, clean, sizeof(clean));
+		ado_log_redact_copy(reason, sizeof(reason), clean);
+		if (e.hint[0] && ado_log_level() >= ADO_LOG_ERROR)
+			ado_hint("%s", e.hint);
+	}
+	if (c->json) {
+		struct ado_buf b;
+		struct ado_json j;
+		ado_buf_init(&b);
+		ado_json_init(&j, &b, 0);
+		ado_json_obj_begin(&j, NULL);
+		ado_json_kstr(&j, "ref", ref);
+		ado_json_kstr(&j, "status", rc == 0 ? "ok" : "fail");
+		ado_json_kstr(&j, "level", c->level_name);
+		ado_json_kstr(&j, "job", job);
+		ado_json_kstr(&j, "id", id);
+		if (rc == 0) {
+			ado_json_kuint(&j, "artifacts", res.artifacts);
+			ado_json_kuint(&j, "bytes", res.bytes);
+			ado_json_kuint(&j, "files", res.files);
+			ado_json_kuint(&j, "tables", res.tables);
+			ado_json_kbool(&j, "authenticated", res.authenticated);
+		} else {
+			ado_json_kstr(&j, "reason", reason);
+			ado_json_kstr(&j, "error", ado_err_name(e.kind));
+		}
+		ado_json_obj_end(&j);
+		printf("%s\n", b.data ? b.data : "{}");
+		ado_buf_free(&b);
+	} else if (rc == 0) {
+		printf("ok %s\n", ref);
+	} else {
+		printf("FAIL %s: %s\n", ref, reason);
+	}
+	fflush(stdout);
+	if (rc == 0)
+		log_line(c, "ok %s%s", ref, "");
+	else
+		log_line(c, "FAIL %s: %s", ref, reason);
+	free(ref);
+}
+
+static void verify_ref(struct ctx *c, const char *ref)
+{
+	struct ado_store *s = NULL;
+	char *job = NULL, *id = NULL;
+	struct ado_err e;
+
+	ado_err_clear(&e);
+	if (ado_ref_parse(ref, c->cfg, &s, &job, &id, &e) < 0) {
+		c->failed++;
+		if (c->json) {
+			struct ado_buf b;
+			ado_buf_init(&b);
+			ado_buf_puts(&b, "{\"ref\":");
+			ado_json_cstr(&b, ref);
+			ado_buf_puts(&b, ",\"status\":\"fail\",\"reason\":");
+			ado_json_cstr(&b, e.msg);
+			ado_buf_puts(&b, ",\"error\":\"USAGE\"}");
+			printf("%s\n", b.data ? b.data : "{}");
+			ado_buf_free(&b);
+		} else {
+			printf("FAIL %s: %s\n", ref, e.msg);
+		}
+		log_line(c, "FAIL %s: %s", ref, e.msg);
+		return;
+	}
+	verify_one(c, s, job, id);
+	free(job);
+	free(id);
+	ado_store_free(s);
+}
+
+static int verify_job(struct ctx *c, const char *jobname, long long since)
+{
+	const struct ado_job *jb = ado_config_job(c->cfg, jobname);
+	time_t now = time(NULL);
+	size_t found = 0;
+
+	if (!jb) {
+		ado_error("no job '%s' in '%s'", jobname, c->cfg->path ? c->cfg->path : "the config");
+		ado_hint("give the config with -c or ADO_CONFIG");
+		return -1;
+	}
+	for (size_t d = 0; d < jb->ndests; d++) {
+		struct ado_store *s = NULL;
+		struct ado_backup_info *v = NULL;
+		struct ado_err e;
+		size_t n = 0;
+		ado_err_clear(&e);
+		if (ado_store_open(&jb->dests[d], c->cfg, &s, &e) < 0 || ado_repo_list(s, jb->name, &v, &n, &e) < 0) {
+			c->failed++;
+			printf("FAIL %s: cannot list: %s\n", jb->dests[d].url, e.msg);
+			log_line(c, "FAIL %s: cannot list: %s", jb->dests[d].url, e.msg);
+			ado_store_free(s);
+			continue;
+		}
+		for (size_t i = 0; i < n && !ado_interrupted(); i++) {
+			if (!v[i].complete || (since > 0 && now - v[i].time > since))
+				continue;
+			found++;
+			verify_one(c, s, jb->name, v[i].id);
+		}
+		free(v);
+		ado_store_free(s);
+	}
+	if (found == 0) {
+		char d[64] = "";
+		if (since > 0)
+			ado_duration_format(since, d, sizeof(d));
+		c->failed++;
+		printf("FAIL %s: no complete backup%s%s\n", jb->name, since > 0 ? " in the last " : "", d);
+		log_line(c, "FAIL %s: %s", jb->name, "no complete backup found");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "level", required_argument, NULL, 'l' },
+		{ "job", required_argument, NULL, 'j' },    { "since", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'J' },	    { "log", required_argument, NULL, 'L' },
+		{ "tmp-dir", required_argument, NULL, 't' }, { "scratch-db", required_argument, NULL, 'S' },
+		{ "min-tables", required_argument, NULL, 'm' }, { "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+	};
+	struct ctx c;
+	struct ado_config *cfg = NULL;
+	struct ado_keyring *k = NULL;
+	struct ado_err e;
+	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL;
+	long long since = 0;
+	int ch, status = ADO_EXIT_USAGE;
+
+	ado_log_init("ado-verify");
+	ado_err_clear(&e);
+	memset(&c, 0, sizeof(c));
+	c.vo.level = ADO_VERIFY_RESTORE;
+	c.level_name = "restore";
+	while ((ch = getopt_long(argc, argv, "c:l:j:s:qvhV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': cfgopt = optarg; break;
+		case 'l':
+			if (strcmp(optarg, "checksum") == 0)
+				c.vo.level = ADO_VERIFY_CHECKSUM;
+			else if (strcmp(optarg, "read") == 0)
+				c.vo.level = ADO_VERIFY_READ;
+			else if (strcmp(optarg, "restore") == 0)
+				c.vo.level = ADO_VERIFY_RESTORE;
+			else {
+				ado_error("--level: expected checksum, read or restore, found '%s'", optarg);
+				return ADO_EXIT_USAGE;
+			}
+			c.level_name = optarg;
+			break;
+		case 'j': job = optarg; break;
+		case 's': since_s = optarg; break;
+		case 'J': c.json = 1; break;
+		case 'L': logpath = optarg; break;
+		case 't': c.vo.tmp_dir = optarg; break;
+		case 'S': c.vo.scratch_db = optarg; break;
+		case 'm': {
+			char *end;
+			c.vo.min_tables = strtol(optarg, &end, 10);
+			if (*end || c.vo.min_tables < 0) {
+				ado_error("--min-tables: expected a number, found '%s'", optarg);
+				return ADO_EXIT_USAGE;
+			}
+			break;
+		}
+		case 'q': ado_log_set_level(ADO_LOG_ERROR); break;
+		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
+		case 'h': usage(stdout); return ADO_EXIT_OK;
+		case 'V': fputs(ADO_VERSION_TEXT("ado-verify"), stdout); return ADO_EXIT_OK;
+		default: usage(stderr); return ADO_EXIT_USAGE;
+		}
+	}
+	if (!job && optind == argc) {
+		ado_error("nothing to verify");
+		ado_hint("give references (DEST/JOB/ID), '-' to read them from stdin, or --job JOB");
+		return ADO_EXIT_USAGE;
+	}
+	if (job && optind < argc) {
+		ado_error("give either --job or references, not both");
+		return ADO_EXIT_USAGE;
+	}
+	if (since_s && !job) {
+		ado_error("--since needs --job");
+		return ADO_EXIT_USAGE;
+	}
+	if (since_s && ado_duration_parse(since_s, &since, &e) < 0) {
+		ado_log_err(&e);
+		return ADO_EXIT_USAGE;
+	}
+	umask(077);
+	if (ado_cli_config(cfgopt, job != NULL, &cfg, &e) < 0 || ado_cli_keyring(cfg, 0, &k, &e) < 0) {
+		ado_log_err(&e);
+		goto out;
+	}
+	if (logpath && !(c.log = fopen(logpath, "a"))) {
+		ado_error("cannot open log '%s': %s", logpath, strerror(errno));
+		goto out;
+	}
+	c.cfg = cfg;
+	c.vo.keyring = k;
+	ado_sig_install();
+	if (job) {
+		if (verify_job(&c, job, since) < 0)
+			goto out;
+	} else {
+		for (int i = optind; i < argc && !ado_interrupted(); i++) {
+			if (strcmp(argv[i], "-") == 0) {
+				char *line = NULL;
+				size_t cap = 0;
+				ssize_t n;
+				while (!ado_interrupted() && (n = getline(&line, &cap, stdin)) > 0) {
+					while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+						line[--n] = '\0';
+					if (n == 0 || line[0] == '#')
+						continue;
+					verify_ref(&c, line);
+				}
+				free(line);
+			} else {
+				verify_ref(&c, argv[i]);
+			}
+		}
+	}
+	if (ado_interrupted())
+		status = ado_sig_exit(ado_interrupted());
+	else if (c.ok + c.failed == 0) {
+		ado_error("no backup references were given on stdin");
+		status = ADO_EXIT_USAGE;
+	} else
+		status = c.failed ? ADO_EXIT_FAIL : ADO_EXIT_OK;
+out:
+	if (c.log)
+		fclose(c.log);
+	ado_keyring_free(k);
+	ado_config_free(cfg);
+	ado_log_redact_clear();
+	return status;
+}

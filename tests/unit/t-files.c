@@ -1,0 +1,696 @@
+/* t-files.c - files: target backup (tar + index), safe extraction, index check. */
+#include "tap.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "files.h"
+
+static char S[64];	/* scratch folder */
+
+/* --- our own small writers, so this test needs only lib/io/writer.c --- */
+
+static int fdw_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
+{
+	int fd = *(int *)w->state;
+	const char *p = buf;
+
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0)
+			return ado_err_set(e, ADO_E_IO, errno, "test write");
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int fdw_close(struct ado_writer *w, struct ado_err *e)
+{
+	return close(*(int *)w->state) < 0 ? ado_err_set(e, ADO_E_IO, errno, "test close") : 0;
+}
+
+static void fdw_free(struct ado_writer *w)
+{
+	free(w->state);
+}
+
+static const struct ado_writer_ops fdw_ops = { "test-fd", fdw_write, fdw_close, fdw_free };
+
+static struct ado_writer *fd_writer(const char *path)
+{
+	int *fd = malloc(sizeof(*fd));
+
+	*fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	return ado_writer_new(&fdw_ops, fd, NULL);
+}
+
+struct mem {
+	char *buf;
+	size_t len, cap;
+};
+
+static int memw_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
+{
+	struct mem *m = w->state;
+
+	if (m->len + n + 1 > m->cap) {
+		m->cap = (m->len + n + 1) * 2;
+		m->buf = realloc(m->buf, m->cap);
+	}
+	memcpy(m->buf + m->len, buf, n);
+	m->len += n;
+	m->buf[m->len] = '\0';
+	return 0;
+}
+
+static void memw_free(struct ado_writer *w)
+{
+	(void)w;	/* the struct mem belongs to the test */
+}
+
+static const struct ado_writer_ops memw_ops = { "test-mem", memw_write, NULL, memw_free };
+
+static int failw_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
+{
+	return ado_err_set(e, ADO_E_IO, ENOSPC, "cannot write 'test-dest'");
+}
+
+static const struct ado_writer_ops failw_ops = { "test-fail", failw_write, NULL, NULL };
+
+/* --- warnings --- */
+
+struct warns {
+	int n;
+	char msg[64][512];
+};
+
+static void collect(void *arg, const char *msg)
+{
+	struct warns *w = arg;
+
+	if (w->n < 64)
+		snprintf(w->msg[w->n], sizeof(w->msg[0]), "%s", msg);
+	w->n++;
+}
+
+static int warned(const struct warns *w, const char *sub)
+{
+	for (int i = 0; i < w->n && i < 64; i++)
+		if (strstr(w->msg[i], sub))
+			return 1;
+	return 0;
+}
+
+/* --- helpers --- */
+
+static char *P(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *P(const char *fmt, ...)
+{
+	static char bufs[8][4096];
+	static int i;
+	char *b = bufs[i++ % 8];
+	int n = snprintf(b, 4096, "%s/", S);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b + n, 4096 - n, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+static void put(const char *path, const void *data, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	if (fd < 0 || write(fd, data, n) != (ssize_t)n)
+		printf("# cannot write %s: %s\n", path, strerror(errno));
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static char *run(const char *cmd)
+{
+	static char out[65536];
+	FILE *f = popen(cmd, "r");
+	size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+
+	out[n] = '\0';
+	if (f)
+		pclose(f);
+	return out;
+}
+
+static int exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+static int backup(const char *path, char **excl, size_t nexcl, const char *tarpath, struct mem *idx,
+		  struct warns *w, struct ado_files_stats *st, struct ado_err *e)
+{
+	struct ado_target t = { .kind = ADO_TARGET_FILES, .name = "files-test", .path = (char *)path,
+				.exclude = excl, .nexclude = nexcl };
+	struct ado_writer *tw = fd_writer(tarpath), *iw = ado_writer_new(&memw_ops, idx, NULL);
+	int rc;
+
+	idx->len = 0;
+	if (idx->buf)
+		idx->buf[0] = '\0';
+	rc = ado_files_backup(&t, tw, iw, collect, w, st, e);
+	if (ado_writer_close(tw, NULL) < 0)
+		rc = -1;
+	ado_writer_close(iw, NULL);
+	ado_writer_free(tw);
+	ado_writer_free(iw);
+	return rc;
+}
+
+/* Feed a file into w in chunks of odd size (lines and headers split across writes). */
+static int feed(const char *path, struct ado_writer *w, size_t chunk, struct ado_err *e)
+{
+	char buf[70000];
+	int fd = open(path, O_RDONLY);
+	ssize_t k;
+	int rc = 0;
+
+	if (chunk > sizeof(buf))
+		chunk = sizeof(buf);
+	while ((k = read(fd, buf, chunk)) > 0)
+		if ((rc = ado_writer_write(w, buf, (size_t)k, e)) < 0)
+			break;
+	close(fd);
+	return rc;
+}
+
+static int extract(const char *tarpath, const char *dir, struct ado_files_stats *st, struct ado_err *e)
+{
+	struct ado_writer *w;
+	int rc;
+
+	w = ado_extract_writer_new(dir, NULL, st, e);
+	if (!w)
+		return -1;
+	rc = feed(tarpath, w, 7001, e);
+	if (rc == 0)
+		rc = ado_writer_close(w, e);
+	ado_writer_free(w);
+	return rc;
+}
+
+static int check(const char *dir, const char *idx, size_t len, size_t chunk, struct warns *w,
+		 struct ado_files_stats *st, struct ado_err *e)
+{
+	struct ado_writer *cw = ado_index_check_writer_new(dir, collect, w, st, e);
+	int rc = 0;
+
+	for (size_t off = 0; off < len && rc == 0; off += chunk)
+		rc = ado_writer_write(cw, idx + off, len - off < chunk ? len - off : chunk, e);
+	if (rc == 0)
+		rc = ado_writer_close(cw, e);
+	ado_writer_free(cw);
+	return rc;
+}
+
+/* --- the main tree --- */
+
+static const char weird[] = "we\tird\nname-\xc3\xbc.txt";
+static int have_xattr;
+
+static void build_tree(void)
+{
+	unsigned char *big = malloc(3 << 20);
+	uint32_t x = 12345;
+
+	for (size_t i = 0; i < (3u << 20); i++) {
+		x = x * 1103515245 + 12345;
+		big[i] = (unsigned char)(x >> 16);
+	}
+	mkdir(P("src"), 0755);
+	mkdir(P("src/d1"), 0755);
+	mkdir(P("src/d1/d2"), 0750);
+	mkdir(P("src/d1/d2/d3"), 0755);
+	put(P("src/d1/d2/d3/deep.txt"), "deep\n", 5, 0644);
+	put(P("src/big.bin"), big, 3 << 20, 0644);
+	put(P("src/empty"), "", 0, 0644);
+	put(P("src/orig.txt"), "original\n", 9, 0644);
+	link(P("src/orig.txt"), P("src/d1/hard.txt"));
+	symlink("d1/d2", P("src/link"));
+	put(P("src/%s", weird), "weird\n", 6, 0644);
+	put(P("src/priv"), "secret\n", 7, 0600);
+	put(P("src/exec.sh"), "#!/bin/sh\n", 10, 0755);
+	put(P("src/xattr.txt"), "x\n", 2, 0644);
+	have_xattr = setxattr(P("src/xattr.txt"), "user.ado", "v1", 2, 0) == 0;
+	free(big);
+}
+
+static void test_roundtrip(void)
+{
+	struct ado_files_stats st, xst, cst;
+	struct ado_err e;
+	struct warns w = { 0 };
+	struct mem idx = { 0 };
+	struct stat a, b;
+	char buf[256];
+	char *out;
+	ssize_t n;
+
+	build_tree();
+	is_int(backup(P("src"), NULL, 0, P("out.tar"), &idx, &w, &st, &e), 0, "backup of a folder succeeds");
+	is_int(w.n, 0, "no warnings for a quiet tree");
+	if (w.n)
+		printf("# %s\n", w.msg[0]);
+	/* d1 d2 d3 deep big empty orig hard link weird priv exec xattr */
+	is_int(st.entries, 13, "13 entries");
+	is_int(st.files, 9, "9 files (hard link included)");
+	is_int(st.bytes, (3 << 20) + 5 + 9 + 6 + 7 + 10 + 2, "bytes counted once per hard-linked file");
+
+	snprintf(buf, sizeof(buf), "tar -tvf '%s' 2>&1", P("out.tar"));
+	out = run(buf);
+	like(out, " big.bin\n", "tar lists big.bin without a ./ prefix");
+	like(out, " d1/d2/d3/deep.txt\n", "tar lists the nested file");
+	like(out, " link -> d1/d2\n", "tar lists the symlink");
+	like(out, " d1/hard.txt link to orig.txt\n", "tar lists the hard link");
+	like(out, "-rw------- ", "tar keeps mode 0600");
+	like(out, "-rwxr-xr-x ", "tar keeps mode 0755");
+	ok(!strstr(out, "./"), "no ./ prefix anywhere");
+	ok(!strstr(out, " src/") && !strstr(out, "t-files-"), "paths are relative to the target");
+
+	like(idx.buf, "f\t0600\t7\t", "index: priv is f 0600 size 7");
+	like(idx.buf, "f\t0755\t10\t", "index: exec.sh is 0755");
+	like(idx.buf, "d\t0750\t0\t-\td1/d2\n", "index: folder line");
+	like(idx.buf, "f\t0644\t0\te3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\tempty\n",
+	     "index: empty file has the empty sha256");
+	like(idx.buf, "\twe%09ird%0Aname-\xc3\xbc.txt\n", "index: tab and newline escaped, utf-8 kept");
+	like(idx.buf, "l\t0777\t5\t", "index: symlink size is its target's length");
+	like(idx.buf, "f\t0644\t9\t", "index: orig size");
+	{
+		const char *f = strstr(idx.buf, "\torig.txt\n"), *h = strstr(idx.buf, "\td1/hard.txt\n");
+		const char *fl = f, *hl = h;
+		while (fl && fl > idx.buf && fl[-1] != '\n')
+			fl--;
+		while (hl && hl > idx.buf && hl[-1] != '\n')
+			hl--;
+		ok(f && h && hl[0] == 'h' && fl[0] == 'f', "index: hard link line is h, original is f");
+		ok(f && h && strncmp(fl + 1, hl + 1, (size_t)(f - fl) - 1) == 0,
+		   "index: hard link carries the original's mode, size and sha256");
+	}
+
+	/* extract */
+	mkdir(P("dst"), 0700);
+	is_int(extract(P("out.tar"), P("dst"), &xst, &e), 0, "extract succeeds");
+	is_int(xst.entries, 13, "extract: 13 entries");
+	stat(P("dst/priv"), &a);
+	is_int(a.st_mode & 07777, 0600, "extract keeps 0600");
+	stat(P("dst/exec.sh"), &a);
+	is_int(a.st_mode & 07777, 0755, "extract keeps 0755");
+	stat(P("dst/d1/d2"), &a);
+	is_int(a.st_mode & 07777, 0750, "extract keeps a folder's mode");
+	n = readlink(P("dst/link"), buf, sizeof(buf) - 1);
+	buf[n < 0 ? 0 : n] = '\0';
+	is_str(buf, "d1/d2", "extract keeps the symlink");
+	stat(P("dst/orig.txt"), &a);
+	stat(P("dst/d1/hard.txt"), &b);
+	ok(a.st_ino == b.st_ino && a.st_nlink == 2, "extract keeps the hard link");
+	stat(P("src/big.bin"), &a);
+	stat(P("dst/big.bin"), &b);
+	ok(a.st_mtim.tv_sec == b.st_mtim.tv_sec && b.st_size == 3 << 20, "extract keeps mtime and size");
+	ok(exists(P("dst/%s", weird)), "extract: weird name");
+	if (have_xattr) {
+		n = getxattr(P("dst/xattr.txt"), "user.ado", buf, sizeof(buf));
+		ok(n == 2 && memcmp(buf, "v1", 2) == 0, "extract keeps the xattr");
+	} else {
+		ok(1, "# skip: no user xattrs on this filesystem");
+	}
+
+	/* check: clean */
+	memset(&w, 0, sizeof(w));
+	is_int(check(P("dst"), idx.buf, idx.len, 13, &w, &cst, &e), 0, "index check of a faithful restore passes");
+	is_int(w.n, 0, "no mismatches reported");
+	is_int(cst.entries, 13, "index check counted 13 entries");
+
+	/* check: damaged */
+	put(P("dst/exec.sh"), "#!/bin/XX\n", 10, 0755);	/* same size, other content */
+	unlink(P("dst/d1/d2/d3/deep.txt"));
+	put(P("dst/priv"), "secret!!\n", 9, 0600);
+	memset(&w, 0, sizeof(w));
+	is_int(check(P("dst"), idx.buf, idx.len, 4096, &w, &cst, &e), -1, "index check of a damaged tree fails");
+	is_int(e.kind, ADO_E_INTEGRITY, "... with ADO_E_INTEGRITY");
+	is_str(e.msg, "3 of 13 entries differ from the backup", "... counting the mismatches");
+	is_int(w.n, 3, "exactly three mismatches reported");
+	like(w.msg[0], "'", "mismatch names the path");
+	ok(warned(&w, "'d1/d2/d3/deep.txt': missing"), "deleted file reported missing");
+	ok(warned(&w, "'priv': size 9, expected 7"), "grown file reported by size");
+	ok(warned(&w, "'exec.sh': content differs (sha256 "), "changed file reported by content");
+
+	/* list */
+	{
+		int fds[2];
+		struct ado_writer *lw;
+		if (pipe(fds) == 0) {
+			lw = ado_index_list_writer_new(fds[1], &e);
+			is_int(ado_writer_write(lw, idx.buf, idx.len, &e), 0, "list writer takes the index");
+			is_int(ado_writer_close(lw, &e), 0, "list writer closes");
+			ado_writer_free(lw);
+			close(fds[1]);
+			n = read(fds[0], buf, sizeof(buf) - 1);
+			buf[n < 0 ? 0 : n] = '\0';
+			close(fds[0]);
+			like(buf, "d1/\n", "list: folders end in /");
+			like(buf, "\nbig.bin\n", "list: one path per line");
+		}
+	}
+	free(idx.buf);
+}
+
+static void test_check_format(void)
+{
+	struct ado_err e;
+	struct warns w = { 0 };
+	static const char sha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	char line[256];
+	char *longl;
+
+	mkdir(P("chk"), 0700);
+	put(P("chk/empty"), "", 0, 0644);
+	snprintf(line, sizeof(line), "f\t0644\t0\t%s\tempty\n", sha);
+	is_int(check(P("chk"), line, strlen(line), 1, &w, NULL, &e), 0, "a good line, one byte per write, passes");
+	is_int(check(P("chk"), "f\t0644\t0\n", 9, 100, &w, NULL, &e), -1, "a short line fails");
+	is_int(e.kind, ADO_E_FORMAT, "... ADO_E_FORMAT");
+	is_str(e.msg, "index line 1: expected 5 fields", "... naming the line");
+	snprintf(line, sizeof(line), "f\t0644\t0\t%s\tempty", sha);
+	is_int(check(P("chk"), line, strlen(line), 100, &w, NULL, &e), -1, "an index ending mid-line fails");
+	like(e.msg, "ends in the middle", "... saying so");
+	snprintf(line, sizeof(line), "f\t0644\t0\t%s\t../empty\n", sha);
+	is_int(check(P("chk"), line, strlen(line), 100, &w, NULL, &e), -1, "an index path with .. fails");
+	is_int(e.kind, ADO_E_FORMAT, "... ADO_E_FORMAT");
+	like(e.msg, "bad path '../empty'", "... naming it");
+	snprintf(line, sizeof(line), "x\t0644\t0\t%s\tempty\n", sha);
+	is_int(check(P("chk"), line, strlen(line), 100, &w, NULL, &e), -1, "an unknown type fails");
+	longl = malloc(70000);
+	memset(longl, 'a', 70000);
+	is_int(check(P("chk"), longl, 70000, 5000, &w, NULL, &e), -1, "a line over 64 KiB fails");
+	is_int(e.kind, ADO_E_FORMAT, "... ADO_E_FORMAT");
+	like(e.msg, "longer than 64 KiB", "... saying so");
+	free(longl);
+	/* more than 20 mismatches: 20 reported, then a summary */
+	{
+		char *many = malloc(30 * 100), *p = many;
+		memset(&w, 0, sizeof(w));
+		for (int i = 0; i < 30; i++)
+			p += sprintf(p, "d\t0755\t0\t-\tnope%d\n", i);
+		is_int(check(P("chk"), many, (size_t)(p - many), 64, &w, NULL, &e), -1, "30 missing entries fail");
+		is_str(e.msg, "30 of 30 entries differ from the backup", "... all counted");
+		is_int(w.n, 21, "... 20 reported plus one summary line");
+		is_str(w.msg[20], "... and 10 more", "... the summary");
+		free(many);
+	}
+}
+
+static void test_exclude_and_errors(void)
+{
+	struct ado_files_stats st;
+	struct ado_err e;
+	struct warns w = { 0 };
+	struct mem idx = { 0 };
+	char *ex[] = { "*.log", "cache", "./d1/d2", "nomatch" };
+	char abs_ex[512];
+	char *ex2[] = { abs_ex };
+	struct ado_writer *fw;
+	struct ado_target t = { .kind = ADO_TARGET_FILES, .name = "x" };
+
+	mkdir(P("ex"), 0755);
+	mkdir(P("ex/cache"), 0755);
+	mkdir(P("ex/sub"), 0755);
+	mkdir(P("ex/d1"), 0755);
+	mkdir(P("ex/d1/d2"), 0755);
+	put(P("ex/a.log"), "l", 1, 0644);
+	put(P("ex/sub/b.log"), "l", 1, 0644);
+	put(P("ex/sub/keep.txt"), "k", 1, 0644);
+	put(P("ex/cache/x"), "c", 1, 0644);
+	put(P("ex/cachet"), "c", 1, 0644);
+	put(P("ex/d1/d2/y"), "y", 1, 0644);
+	put(P("ex/d1/z"), "z", 1, 0644);
+	is_int(backup(P("ex"), ex, 4, P("ex.tar"), &idx, &w, &st, &e), 0, "backup with excludes succeeds");
+	ok(!strstr(idx.buf, ".log"), "*.log excluded at any depth");
+	ok(!strstr(idx.buf, "\tcache\n") && !strstr(idx.buf, "cache/x"), "a folder pattern excludes the folder and below");
+	ok(!strstr(idx.buf, "d1/d2"), "a ./-prefixed nested folder pattern works");
+	like(idx.buf, "\tcachet\n", "a pattern does not match a longer name");
+	like(idx.buf, "\tsub/keep.txt\n", "other files kept");
+	like(idx.buf, "\td1/z\n", "the parent of an excluded folder kept");
+	is_int(st.entries, 5, "5 entries left (cachet sub sub/keep.txt d1 d1/z)");
+
+	snprintf(abs_ex, sizeof(abs_ex), "%s/ex/sub", S);
+	is_int(backup(P("ex"), ex2, 1, P("ex.tar"), &idx, &w, &st, &e), 0, "an absolute exclude pattern works");
+	ok(!strstr(idx.buf, "sub"), "... excluding the folder");
+	like(idx.buf, "\ta.log\n", "... and nothing else");
+
+	/* a single file */
+	is_int(backup(P("ex/d1/z"), NULL, 0, P("one.tar"), &idx, &w, &st, &e), 0, "backup of a single file");
+	is_int(st.entries, 1, "... one entry");
+	like(idx.buf, "f\t0644\t1\t594e519ae499312b29433b7dd8a97ff068defcba9755b6d5d00e84c524d67b06\tz\n",
+	     "... under its base name, with its sha256");
+
+	/* missing */
+	is_int(backup(P("nope"), NULL, 0, P("nope.tar"), &idx, &w, &st, &e), -1, "a missing path fails");
+	is_int(e.kind, ADO_E_NOTFOUND, "... ADO_E_NOTFOUND");
+	like(e.msg, "cannot back up '", "... saying what failed");
+	like(e.msg, "/nope'", "... naming the path");
+	ok(e.hint[0] != '\0', "... with a hint");
+
+	/* a failing destination */
+	t.path = P("ex");
+	fw = ado_writer_new(&failw_ops, NULL, NULL);
+	is_int(ado_files_backup(&t, fw, NULL, NULL, NULL, &st, &e), -1, "a failing tar writer fails the backup");
+	is_int(e.kind, ADO_E_IO, "... with the writer's kind");
+	is_str(e.msg, "cannot write 'test-dest'", "... and the writer's message");
+	is_int(e.sys_errno, ENOSPC, "... and errno");
+	ado_writer_free(fw);
+	free(idx.buf);
+}
+
+/* --- changes while reading --- */
+
+static void truncate_hook(void *arg, const char *rel, const char *full)
+{
+	if (strcmp(rel, "big") == 0)
+		truncate(full, 1000);
+}
+
+static int vanish_done;
+static void vanish_hook(void *arg, const char *rel, const char *full)
+{
+	char path[4096];
+
+	if (vanish_done || strncmp(rel, "f", 1) != 0)
+		return;
+	vanish_done = 1;
+	/* the folder is already listed: delete every other file before it is read */
+	for (int i = 0; i < 10; i++) {
+		snprintf(path, sizeof(path), "%s/van/f%d", S, i);
+		if (strcmp(path, full) != 0)
+			unlink(path);
+	}
+}
+
+static void test_changing_files(void)
+{
+	struct ado_files_stats st, xst;
+	struct ado_err e;
+	struct warns w = { 0 };
+	struct mem idx = { 0 };
+	char *big = calloc(1, 3 << 20), cmd[512];
+	int vanished = 0;
+
+	mkdir(P("chg"), 0755);
+	memset(big, 'b', 3 << 20);
+	put(P("chg/big"), big, 3 << 20, 0644);
+	put(P("chg/small"), "s", 1, 0644);
+	ado_files_set_test_hook(truncate_hook, NULL);
+	is_int(backup(P("chg"), NULL, 0, P("chg.tar"), &idx, &w, &st, &e), 0, "a file shrinking while read is not fatal");
+	ado_files_set_test_hook(NULL, NULL);
+	is_int(w.n, 1, "... one warning");
+	is_str(w.msg[0], "file changed as we read it: 'big'", "... naming the file");
+	is_int(st.warnings, 1, "... counted");
+	snprintf(cmd, sizeof(cmd), "tar -tf '%s' >/dev/null 2>&1 && echo valid", P("chg.tar"));
+	is_str(run(cmd), "valid\n", "the tar stays valid");
+	like(idx.buf, "f\t0644\t3145728\t", "the index keeps the header's size");
+	mkdir(P("chgx"), 0700);
+	is_int(extract(P("chg.tar"), P("chgx"), &xst, &e), 0, "it extracts");
+	memset(&w, 0, sizeof(w));
+	is_int(check(P("chgx"), idx.buf, idx.len, 100, &w, NULL, &e), 0, "and checks clean against its index");
+
+	mkdir(P("van"), 0755);
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "van/f%d", i);
+		put(P("%s", name), "v", 1, 0644);
+	}
+	memset(&w, 0, sizeof(w));
+	ado_files_set_test_hook(vanish_hook, NULL);
+	is_int(backup(P("van"), NULL, 0, P("van.tar"), &idx, &w, &st, &e), 0, "files vanishing mid-walk are not fatal");
+	ado_files_set_test_hook(NULL, NULL);
+	for (int i = 0; i < w.n && i < 64; i++)
+		vanished += strncmp(w.msg[i], "file vanished before it was read: 'f", 36) == 0;
+	ok(w.n >= 1 && vanished == w.n, "every vanished file is a warning naming it (%d)", w.n);
+	is_int(st.entries + (uint64_t)w.n, 10, "entries plus vanished files make the 10 listed");
+	if (w.n)
+		printf("# %s\n", w.msg[0]);
+	free(idx.buf);
+	free(big);
+}
+
+/* --- malicious archives --- */
+
+struct evil {
+	const char *name;
+	int type;		/* AE_IFREG, AE_IFLNK */
+	const char *link;	/* symlink target */
+	const char *hardlink;
+};
+
+static void make_tar(const char *path, const struct evil *ents, int n)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *en = archive_entry_new();
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_filename(a, path);
+	for (int i = 0; i < n; i++) {
+		archive_entry_clear(en);
+		archive_entry_set_pathname(en, ents[i].name);
+		archive_entry_set_filetype(en, (unsigned)ents[i].type);
+		archive_entry_set_perm(en, 0644);
+		if (ents[i].link)
+			archive_entry_set_symlink(en, ents[i].link);
+		if (ents[i].hardlink)
+			archive_entry_set_hardlink(en, ents[i].hardlink);
+		archive_entry_set_size(en, ents[i].type == AE_IFREG && !ents[i].hardlink ? 5 : 0);
+		archive_write_header(a, en);
+		if (ents[i].type == AE_IFREG && !ents[i].hardlink)
+			archive_write_data(a, "evil\n", 5);
+	}
+	archive_write_close(a);
+	archive_write_free(a);
+	archive_entry_free(en);
+}
+
+static void test_unsafe(void)
+{
+	struct ado_err e;
+	struct ado_files_stats st;
+	char outside[512], tar[512], dir[512];
+	struct stat sb;
+	struct ado_writer *w;
+	const struct evil c1[] = { { "ok.txt", AE_IFREG, 0, 0 }, { "../evil", AE_IFREG, 0, 0 } };
+	const struct evil c2[] = { { "/abs/evil", AE_IFREG, 0, 0 } };
+	const struct evil c3[] = { { "a/../../evil", AE_IFREG, 0, 0 } };
+	const struct evil c5[] = { { "hl", AE_IFREG, 0, "../x" } };
+	const struct evil ok1[] = { { "out", AE_IFLNK, "/tmp/somewhere-outside", 0 }, { "./a/./b", AE_IFREG, 0, 0 },
+				    { "hl", AE_IFREG, 0, "a/b" } };
+
+	snprintf(outside, sizeof(outside), "%s/outside", S);
+	mkdir(outside, 0755);
+	put(P("x"), "x", 1, 0644);
+	{
+		const struct evil c4[] = { { "link", AE_IFLNK, outside, 0 }, { "link/file", AE_IFREG, 0, 0 } };
+		const struct { const char *what, *entry; const struct evil *ents; int n; } cases[] = {
+			{ "../evil", "'../evil'", c1, 2 },
+			{ "/abs/evil", "'/abs/evil'", c2, 1 },
+			{ "a/../../evil", "'a/../../evil'", c3, 1 },
+			{ "link/file through a symlink", "'link/file'", c4, 2 },
+			{ "a hard link to ../x", "'hl'", c5, 1 },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			snprintf(tar, sizeof(tar), "%s/evil%zu.tar", S, i);
+			snprintf(dir, sizeof(dir), "%s/evil%zu", S, i);
+			mkdir(dir, 0700);
+			make_tar(tar, cases[i].ents, cases[i].n);
+			is_int(extract(tar, dir, &st, &e), -1, "%s: extraction refused", cases[i].what);
+			is_int(e.kind, ADO_E_UNSAFE, "%s: ADO_E_UNSAFE", cases[i].what);
+			like(e.msg, cases[i].entry, "%s: the message names the entry", cases[i].what);
+			like(e.msg, "refusing to extract '", "%s: the message says what", cases[i].what);
+		}
+	}
+	ok(!exists(P("evil")), "nothing written at ../evil");
+	ok(!exists("/abs/evil") && !exists("/abs"), "nothing written at /abs/evil");
+	ok(!exists(P("outside/file")), "nothing written through the symlink");
+	stat(P("x"), &sb);
+	is_int(sb.st_nlink, 1, "no hard link made to ../x");
+	ok(exists(P("evil0/ok.txt")), "entries before the bad one stay (the caller throws the folder away)");
+
+	/* the safe counterparts */
+	snprintf(tar, sizeof(tar), "%s/fine.tar", S);
+	mkdir(P("fine"), 0700);
+	make_tar(tar, ok1, 3);
+	is_int(extract(tar, P("fine"), &st, &e), 0, "a symlink pointing outside, ./ names and an inner hard link extract");
+	ok(lstat(P("fine/out"), &sb) == 0 && S_ISLNK(sb.st_mode), "... the symlink is made, not followed");
+	ok(stat(P("fine/hl"), &sb) == 0 && sb.st_nlink == 2, "... the hard link is made");
+
+	/* other failures */
+	is_int(extract(tar, P("no-such-dir"), &st, &e), -1, "extracting into a missing folder fails");
+	is_int(e.kind, ADO_E_NOTFOUND, "... ADO_E_NOTFOUND");
+	like(e.msg, "no-such-dir'", "... naming it");
+
+	put(P("garbage"), "this is not a tar archive at all, not even close\n", 49, 0644);
+	mkdir(P("garb"), 0700);
+	is_int(extract(P("garbage"), P("garb"), &st, &e), -1, "garbage fails");
+	is_int(e.kind, ADO_E_FORMAT, "... ADO_E_FORMAT");
+
+	/* truncated: the stream ends inside big.bin */
+	{
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "head -c 1000000 '%s/out.tar' > '%s/trunc.tar'", S, S);
+		if (system(cmd) != 0)
+			printf("# head failed\n");
+		mkdir(P("trunc"), 0700);
+		is_int(extract(P("trunc.tar"), P("trunc"), &st, &e), -1, "a truncated tar fails");
+		ok(e.kind == ADO_E_FORMAT || e.kind == ADO_E_IO, "... as malformed (%s: %s)", ado_err_name(e.kind), e.msg);
+	}
+
+	/* free without close, after a failure, and with the thread blocked: no deadlock */
+	mkdir(P("abandon"), 0700);
+	w = ado_extract_writer_new(P("abandon"), NULL, &st, &e);
+	feed(P("trunc.tar"), w, 4096, &e);
+	ado_writer_free(w);
+	ok(1, "freeing an unclosed extract writer returns");
+	w = ado_extract_writer_new(P("abandon"), NULL, &st, &e);
+	ado_writer_free(w);
+	ok(1, "freeing an unused extract writer returns");
+	mkdir(P("evilw"), 0700);
+	w = ado_extract_writer_new(P("evilw"), NULL, &st, &e);
+	is_int(feed(P("evil0.tar"), w, 100000, &e) < 0 || ado_writer_close(w, &e) < 0, 1,
+	       "a failure reaches the writer");
+	is_int(e.kind, ADO_E_UNSAFE, "... with the extraction's error");
+	ado_writer_free(w);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/t-files-XXXXXX", cmd[128];
+
+	umask(022);
+	if (!mkdtemp(tmpl)) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(S, sizeof(S), "%s", tmpl);
+	test_roundtrip();
+	test_check_format();
+	test_exclude_and_errors();
+	test_changing_files();
+	test_unsafe();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S);
+	if (system(cmd) != 0)
+		printf("# cannot remove %s\n", S);
+	return done_testing();
+}
