@@ -85,8 +85,6 @@ static void verify_one(struct ctx *c, struct ado_store *s, const char *job, cons
 		c->failed++;
 		ado_err_str(&e, clean, sizeof(clean));
 		ado_log_redact_copy(reason, sizeof(reason), clean);
-		if (e.hint[0] && ado_log_level() >= ADO_LOG_ERROR)
-			ado_hint("%s", e.hint);
 	}
 	if (c->json) {
 		struct ado_buf b;
@@ -118,6 +116,8 @@ static void verify_one(struct ctx *c, struct ado_store *s, const char *job, cons
 		printf("FAIL %s: %s\n", ref, reason);
 	}
 	fflush(stdout);
+	if (rc < 0 && e.hint[0])
+		ado_hint("%s", e.hint);	/* after the result line it explains */
 	if (rc == 0)
 		log_line(c, "ok %s%s", ref, "");
 	else
