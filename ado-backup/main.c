@@ -158,7 +158,8 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < njobs; i++)
 		need_key |= jobs[i]->encrypt;
-	if (need_key && !bo.dry_run && ado_cli_keyring(cfg, 1, &k, &e) < 0) {
+	/* a dry run checks the key too: it answers "would this run work?" */
+	if (need_key && ado_cli_keyring(cfg, 1, &k, &e) < 0) {
 		ado_log_err(&e);
 		goto out;
 	}

@@ -55,10 +55,14 @@ struct chain {
 
 static void dest_fail(struct run *r, size_t i, const struct ado_err *err)
 {
+	char why[1400];
+
 	if (!r->dests[i].alive)
 		return;
 	r->dests[i].alive = 0;
-	ado_error("destination '%s' failed for job '%s': %s", r->dests[i].cfg->url, r->job->name, err->msg);
+	/* with the errno text: "cannot create folder 'x'" alone does not say why */
+	ado_error("destination '%s' failed for job '%s': %s", r->dests[i].cfg->url, r->job->name,
+		  ado_err_str(err, why, sizeof(why)));
 	if (err->hint[0])
 		ado_hint("%s", err->hint);
 }
@@ -505,11 +509,10 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		}
 	}
 	if (rep->targets_ok == 0) {
-		if (last.kind == ADO_E_NONE)
-			ado_err_set(&last, ADO_E_IO, 0, "no target succeeded");
-		if (e)
-			*e = last;
-		ado_err_prefix(e, "job '%s': nothing was stored", job->name);
+		/* each target's error and hint were printed above: say the outcome
+		 * once, keeping the kind (a config-class cause still exits 2) */
+		ado_err_set(e, last.kind == ADO_E_NONE ? ADO_E_IO : last.kind, 0, "job '%s': nothing was stored: %s",
+			    job->name, job->ntargets == 1 ? "its target failed" : "every target failed");
 		goto out;
 	}
 	r.m->finished = time(NULL);

@@ -4,12 +4,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <locale.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -167,6 +169,7 @@ static void warnv(ado_files_warn_fn warn, void *arg, struct ado_files_stats *st,
 
 struct link_rec {
 	struct link_rec *next;
+	char kind;		/* the original's index type: f, l or o */
 	uint64_t size;
 	char sha[65];
 	char path[];
@@ -199,7 +202,7 @@ static unsigned long path_hash(const char *s)
 	return h % LINK_BUCKETS;
 }
 
-static int link_add(struct bctx *c, const char *path, uint64_t size, const char *sha)
+static int link_add(struct bctx *c, const char *path, char kind, uint64_t size, const char *sha)
 {
 	size_t n = strlen(path);
 	struct link_rec *r;
@@ -210,6 +213,7 @@ static int link_add(struct bctx *c, const char *path, uint64_t size, const char 
 	r = malloc(sizeof(*r) + n + 1);
 	if (!r)
 		return -1;
+	r->kind = kind;
 	r->size = size;
 	memcpy(r->sha, sha, sizeof(r->sha));
 	memcpy(r->path, path, n + 1);
@@ -337,33 +341,68 @@ static const char *relative(const struct bctx *c, const char *path)
 	return path;
 }
 
-/* A warning from the disk walker. libarchive names the file in its text
- * ("PATH: Cannot stat"), which we turn into our own wording when we can. */
-static void disk_warning(struct bctx *c, struct archive *disk)
+static int ends_with(const char *s, size_t n, const char *suffix)
 {
+	size_t k = strlen(suffix);
+
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+static void warn_path(struct bctx *c, const char *path, int err)
+{
+	char *esc = pct_escape(relative(c, path));
+
+	if (esc && err == ENOENT)
+		warnv(c->warn, c->arg, c->st, "file vanished before it was read: '%s'", esc);
+	else if (esc)
+		warnv(c->warn, c->arg, c->st, "cannot read '%s': %s", esc, strerror(err));
+	else
+		warnv(c->warn, c->arg, c->st, "cannot read a file in '%s': %s", c->t->path, strerror(err));
+	free(esc);
+}
+
+/* A warning from the disk walker. libarchive names the files in its text,
+ * which we turn into one warning per file in our own wording:
+ *   "PATH: Cannot stat"  (lstat failed; ARCHIVE_FAILED, entry skipped)
+ *   "PATH PATH ...: File removed before we read it"  (listed, then gone;
+ *   reported with the next entry that exists; at the end of the walk
+ *   libarchive drops this report, so the last vanished files go unwarned) */
+static void disk_warning(struct bctx *c, struct archive *disk, int skipped)
+{
+	static const char stat_suffix[] = ": Cannot stat", removed_suffix[] = ": File removed before we read it";
 	const char *msg = archive_error_string(disk);
 	int err = archive_errno(disk);
-	static const char stat_suffix[] = ": Cannot stat";
 	size_t n = msg ? strlen(msg) : 0;
+	char *list = NULL, *needle = NULL;
 
-	if (!msg) {
-		warnv(c->warn, c->arg, c->st, "skipped an entry in '%s': %s", c->t->path, strerror(err));
+	if (!msg)
+		msg = strerror(err);
+	if (ends_with(msg, n, stat_suffix) && (list = strndup(msg, n - strlen(stat_suffix))) != NULL) {
+		warn_path(c, list, err);
+		free(list);
 		return;
 	}
-	if (n > sizeof(stat_suffix) - 1 && strcmp(msg + n - (sizeof(stat_suffix) - 1), stat_suffix) == 0) {
-		char *path = strndup(msg, n - (sizeof(stat_suffix) - 1));
-		char *esc = path ? pct_escape(relative(c, path)) : NULL;
-		if (esc && err == ENOENT)
-			warnv(c->warn, c->arg, c->st, "file vanished before it was read: '%s'", esc);
-		else if (esc)
-			warnv(c->warn, c->arg, c->st, "cannot read '%s': %s", esc, strerror(err));
-		free(path);
-		if (esc) {
-			free(esc);
-			return;
+	if (ends_with(msg, n, removed_suffix) && (list = strndup(msg, n - strlen(removed_suffix))) != NULL &&
+	    asprintf(&needle, " %s%s", c->root, c->rootlen > 1 ? "/" : "") > 0) {
+		/* space-separated full paths: split where the next one starts */
+		for (char *p = list, *next; p && *p; p = next) {
+			char *q = strstr(p + 1, needle);
+			next = NULL;
+			if (q) {
+				*q = '\0';
+				next = q + 1;
+			}
+			warn_path(c, p, ENOENT);
 		}
+		free(list);
+		free(needle);
+		return;
 	}
-	warnv(c->warn, c->arg, c->st, "skipped an entry in '%s': %s", c->t->path, msg);
+	free(list);
+	if (skipped)
+		warnv(c->warn, c->arg, c->st, "skipped an entry in '%s': %s", c->t->path, msg);
+	else
+		warnv(c->warn, c->arg, c->st, "reading '%s': %s", c->t->path, msg);
 }
 
 /* Copy the current regular file's data into the tar, hashing what is
@@ -471,19 +510,22 @@ static int write_entry(struct bctx *c, struct archive *disk, struct archive *aw,
 		rc = 0;
 		goto out;
 	}
-	if (r == ARCHIVE_WARN)
+	/* a name that is not UTF-8 is stored as raw bytes (hdrcharset=BINARY): expected, not news */
+	if (r == ARCHIVE_WARN && strncmp(archive_error_string(aw) ? archive_error_string(aw) : "", "Can't translate", 15) != 0)
 		warnv(c->warn, c->arg, c->st, "storing '%s' from '%s': %s", esc, c->t->path, archive_error_string(aw));
 	if (test_hook)
 		test_hook(test_hook_arg, rel, full);
 
 	if (hl) {
+		/* a hard link to a symlink or device is checked like its original */
 		const struct link_rec *o = link_find(c, hl);
-		kind = 'h';
+		kind = o && o->kind != 'f' ? o->kind : 'h';
 		if (o) {
 			size = o->size;
 			memcpy(sha, o->sha, sizeof(sha));
 		}
-		c->st->files++;
+		if (kind == 'h')
+			c->st->files++;
 	} else if (type == AE_IFREG) {
 		int changed;
 		struct stat sb;
@@ -500,10 +542,6 @@ static int write_entry(struct bctx *c, struct archive *disk, struct archive *aw,
 			changed = 1;
 		if (changed > 0)
 			warnv(c->warn, c->arg, c->st, "file changed as we read it: '%s'", esc);
-		if (archive_entry_nlink(ent) > 1 && link_add(c, rel, size, sha) < 0) {
-			ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-			goto out;
-		}
 		c->st->files++;
 		c->st->bytes += size;
 	} else if (type == AE_IFDIR) {
@@ -523,6 +561,10 @@ static int write_entry(struct bctx *c, struct archive *disk, struct archive *aw,
 		goto out;
 	}
 	c->st->entries++;
+	if (!hl && kind != 'd' && archive_entry_nlink(ent) > 1 && link_add(c, rel, kind, size, sha) < 0) {
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		goto out;
+	}
 	if (idx_line(c, kind, mode, size, sha, rel, e) < 0)
 		goto out;
 	rc = 0;
@@ -531,8 +573,8 @@ out:
 	return rc;
 }
 
-int ado_files_backup(const struct ado_target *t, struct ado_writer *tar, struct ado_writer *idx,
-		     ado_files_warn_fn warn, void *arg, struct ado_files_stats *st, struct ado_err *e)
+static int files_backup(const struct ado_target *t, struct ado_writer *tar, struct ado_writer *idx,
+			ado_files_warn_fn warn, void *arg, struct ado_files_stats *st, struct ado_err *e)
 {
 	struct ado_files_stats local;
 	struct bctx c;
@@ -587,6 +629,10 @@ int ado_files_backup(const struct ado_target *t, struct ado_writer *tar, struct 
 
 	/* pax_restricted: plain ustar headers unless a name, size, xattr or ACL needs pax */
 	archive_write_set_format_pax_restricted(aw);
+	/* Names are bytes. Under a UTF-8 locale libarchive stores valid UTF-8
+	 * names plainly (GNU tar reads them without complaint) and falls back to
+	 * hdrcharset=BINARY only for names that are not UTF-8; the caller's
+	 * locale may be C, so pick C.UTF-8 for this thread (see uselocale below). */
 	archive_write_add_filter_none(aw);
 	archive_write_set_bytes_per_block(aw, ADO_IO_BUFSIZE);
 	archive_write_set_bytes_in_last_block(aw, 1);	/* no padding to a full block at the end */
@@ -613,11 +659,11 @@ int ado_files_backup(const struct ado_target *t, struct ado_writer *tar, struct 
 			goto out;
 		}
 		if (r < ARCHIVE_WARN) {
-			disk_warning(&c, disk);
+			disk_warning(&c, disk, 1);
 			continue;
 		}
 		if (r == ARCHIVE_WARN)
-			disk_warning(&c, disk);
+			disk_warning(&c, disk, 0);
 		free(full);
 		if (!(full = strdup(archive_entry_pathname(ent)))) {
 			ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
@@ -672,19 +718,28 @@ struct xstate {
 /* Does dir/rel pass through a symlink (any component but the last, and the
  * last too if check_last)? Missing components are fine: libarchive creates
  * them as folders. */
+static char *join_path(const char *dir, const char *rel)
+{
+	size_t dl = strlen(dir), rl = strlen(rel);
+	char *p = malloc(dl + rl + 2);
+
+	if (p) {
+		memcpy(p, dir, dl);
+		p[dl] = '/';
+		memcpy(p + dl + 1, rel, rl + 1);
+	}
+	return p;
+}
+
 static int through_symlink(const struct xstate *x, const char *rel, int check_last)
 {
-	size_t dl = strlen(x->dir), rl = strlen(rel);
-	char *p = malloc(dl + rl + 2);
+	char *p = join_path(x->dir, rel);
 	struct stat sb;
 	int found = 0;
 
 	if (!p)
 		return 1;	/* cannot prove it safe */
-	memcpy(p, x->dir, dl);
-	p[dl] = '/';
-	memcpy(p + dl + 1, rel, rl + 1);
-	for (char *s = p + dl + 1; (s = strchr(s, '/')) != NULL; s++) {
+	for (char *s = p + strlen(x->dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
 		*s = '\0';
 		if (lstat(p, &sb) < 0) {
 			*s = '/';
@@ -718,19 +773,6 @@ static int refuse(const char *name, const char *link, struct ado_err *e)
 			    "or has been tampered with: do not restore it");
 }
 
-static char *join_path(const char *dir, const char *rel)
-{
-	size_t dl = strlen(dir), rl = strlen(rel);
-	char *p = malloc(dl + rl + 2);
-
-	if (p) {
-		memcpy(p, dir, dl);
-		p[dl] = '/';
-		memcpy(p + dl + 1, rel, rl + 1);
-	}
-	return p;
-}
-
 static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, struct archive_entry *ent,
 		   struct ado_err *e)
 {
@@ -761,17 +803,40 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	archive_entry_copy_pathname(ent, full);
 	if (hl)
 		archive_entry_copy_hardlink(ent, lfull);
-	r = archive_read_extract2(ar, ent, dw);
-	if (r == ARCHIVE_WARN) {
+	/* by hand rather than archive_read_extract2(), which turns a failed
+	 * header (a file that could not be created) into a mere warning */
+	r = archive_write_header(dw, ent);
+	if (r < ARCHIVE_WARN)
+		goto disk_fail;
+	if (r == ARCHIVE_WARN)
 		warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
-	} else if (r != ARCHIVE_OK) {
-		/* the error may be on either side: the read (truncated data) or the disk */
-		const char *why = archive_error_string(dw) ? archive_error_string(dw) : archive_error_string(ar);
-		int err = archive_errno(dw) ? archive_errno(dw) : archive_errno(ar);
-		ado_err_set(e, ADO_E_IO, 0, "cannot extract '%s' into '%s': %s%s%s", esc, x->dir,
-			    why ? why : "unknown error", err ? ": " : "", err ? strerror(err) : "");
-		goto out;
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		la_ssize_t k;
+
+		r = archive_read_data_block(ar, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			ado_err_set(e, ADO_E_FORMAT, 0, "cannot extract '%s' into '%s': the archive is damaged: %s", esc,
+				    x->dir, archive_error_string(ar) ? archive_error_string(ar) : "read error");
+			goto out;
+		}
+		if (r == ARCHIVE_WARN)
+			warnv(x->warn, x->warn_arg, x->st, "reading '%s': %s", esc, archive_error_string(ar));
+		k = archive_write_data_block(dw, buf, len, off);
+		if (k < ARCHIVE_WARN)
+			goto disk_fail;
+		if (k == ARCHIVE_WARN)
+			warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
 	}
+	r = archive_write_finish_entry(dw);
+	if (r < ARCHIVE_WARN)
+		goto disk_fail;
+	if (r == ARCHIVE_WARN)
+		warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
 	x->st->entries++;
 	if (archive_entry_filetype(ent) == AE_IFREG || hl) {
 		x->st->files++;
@@ -779,6 +844,10 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 			x->st->bytes += (uint64_t)archive_entry_size(ent);
 	}
 	rc = 0;
+	goto out;
+disk_fail:
+	ado_err_set(e, ADO_E_IO, archive_errno(dw) > 0 ? archive_errno(dw) : 0, "cannot extract '%s' into '%s': %s", esc,
+		    x->dir, archive_error_string(dw) ? archive_error_string(dw) : "write error");
 out:
 	free(esc);
 	free(full);
@@ -838,9 +907,17 @@ static void *x_main(void *arg)
 {
 	struct xstate *x = arg;
 	char buf[4096];
+	/* names come back as the bytes they were stored as (see ado_files_backup) */
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 
+	if (utf8)
+		uselocale(utf8);
 	ado_err_clear(&x->err);
 	x->rc = x_run(x, &x->err);
+	if (utf8) {
+		uselocale(LC_GLOBAL_LOCALE);
+		freelocale(utf8);
+	}
 	if (x->rc < 0) {
 		atomic_store(&x->failed, 1);
 	} else {
@@ -929,7 +1006,8 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
 	struct xstate *x = calloc(1, sizeof(*x));
 	struct ado_writer *w = NULL;
 	struct stat sb;
-	int sv[2], owner = o ? o->preserve_owner : geteuid() == 0;
+	sigset_t all, old;
+	int sv[2], rc, owner = o ? o->preserve_owner : geteuid() == 0;
 
 	if (!x) {
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
@@ -966,8 +1044,13 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto fail;
 	}
-	if ((errno = pthread_create(&x->th, NULL, x_main, x)) != 0) {
-		ado_err_set(e, ADO_E_IO, errno, "cannot start extracting into '%s'", dir);
+	/* signals stay with the tool's main thread, which checks ado_interrupted() */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&x->th, NULL, x_main, x);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		ado_err_set(e, ADO_E_IO, rc, "cannot start extracting into '%s'", dir);
 		w->state = NULL;
 		free(w);
 		goto fail;
@@ -1379,4 +1462,20 @@ struct ado_writer *ado_index_list_writer_new(int fd, struct ado_err *e)
 		return NULL;
 	}
 	return w;
+}
+
+int ado_files_backup(const struct ado_target *t, struct ado_writer *tar, struct ado_writer *idx,
+		     ado_files_warn_fn warn, void *arg, struct ado_files_stats *st, struct ado_err *e)
+{
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
+	int rc;
+
+	if (utf8)
+		old = uselocale(utf8);
+	rc = files_backup(t, tar, idx, warn, arg, st, e);
+	if (utf8) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	return rc;
 }

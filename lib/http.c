@@ -397,6 +397,8 @@ int ado_mail_send(const struct ado_mail_req *req, struct ado_http_resp *resp, st
 		goto out;
 	}
 	transport_err(e, resp, rc, req->url, errbuf, timeout);
+	if (rc == CURLE_USE_SSL_FAILED)
+		ado_err_hint(e, "the server offers no STARTTLS: use smtps://, or starttls: false for a relay on this host");
 	goto out;
 oom:
 	ado_err_set(e, ADO_E_NOMEM, 0, "out of memory building a mail");

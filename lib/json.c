@@ -3,7 +3,8 @@
  * The output is byte-exact and deterministic: the manifest's HMAC is computed
  * over it, so the same calls must always give the same bytes. Pretty mode is
  * two-space indentation, one member per line, "key": value, empty containers
- * as {} and [], and a newline after the top-level value is closed. */
+ * as {} and [], and no newline after the top-level value: the caller adds
+ * one if the document is a file. */
 #include "json.h"
 
 #include <inttypes.h>
@@ -231,8 +232,8 @@ static void value_begin(struct ado_json *j, const char *key)
 		if (j->pretty)
 			indent(j);
 	} else if (!j->first[0]) {
-		/* several top-level values: keep them apart */
-		ado_buf_add(j->b, j->pretty ? "" : "\n", j->pretty ? 0 : 1);
+		/* several top-level values (JSON lines): one per line */
+		ado_buf_add(j->b, "\n", 1);
 	}
 	j->first[d] = 0;
 	if (key) {
@@ -263,8 +264,6 @@ static void container_end(struct ado_json *j, char close)
 	if (j->pretty && !empty)
 		indent(j);
 	ado_buf_add(j->b, &close, 1);
-	if (j->pretty && j->depth == 0)
-		ado_buf_add(j->b, "\n", 1);
 }
 
 void ado_json_obj_begin(struct ado_json *j, const char *key)

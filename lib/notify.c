@@ -462,6 +462,19 @@ static int resolve(const struct ado_secret_ref *ref, const char *chan, const cha
 	return ado_secret_resolve(ref, label, 0, out, e);
 }
 
+/* Extra headers that carry credentials, by name; the others ("X-Source:
+ * ado-dr") stay readable, or redaction would blank them everywhere. */
+static int secret_header(const char *name)
+{
+	static const char *const words[] = { "auth", "key", "token", "secret", "signature", "cookie",
+					     "password", NULL };
+
+	for (size_t i = 0; words[i]; i++)
+		if (strcasestr(name, words[i]))
+			return 1;
+	return 0;
+}
+
 static const char *chan_url(const struct ado_notify_chan *c)
 {
 	return c->url_secret ? c->url_secret : c->ch->url;
@@ -484,7 +497,8 @@ static int prepare_one(struct ado_notify_chan *c, const struct ctx *x)
 	    resolve(&ch->password, ch->name, "password", &c->password, e) < 0)
 		return -1;
 	for (size_t i = 0; i < ch->nheaders; i++)
-		ado_log_redact(ch->headers[i].value);	/* extra headers are usually API keys */
+		if (secret_header(ch->headers[i].name))
+			ado_log_redact(ch->headers[i].value);
 
 	if (ch->kind == ADO_CH_EMAIL) {
 		if (!ch->smtp_url || !ch->from || ch->nto == 0) {
@@ -751,6 +765,7 @@ static void *send_one(void *arg)
 	struct ado_err last;
 	const char *stop = "";
 	char why[64] = "";
+	int final = 0;
 
 	ado_err_clear(&last);
 	if (!resp) {
@@ -797,11 +812,13 @@ static void *send_one(void *arg)
 				break;
 			}
 		}
-		if (left - wait < MIN_ATTEMPT_MS)
-			wait = left - MIN_ATTEMPT_MS;	/* one last try in what is left */
-		if (wait < 0 || left < MIN_ATTEMPT_MS) {
+		if (final || left - MIN_ATTEMPT_MS < 0) {
 			stop = ", time bound reached";
 			break;
+		}
+		if (left - wait < MIN_ATTEMPT_MS) {
+			wait = left - MIN_ATTEMPT_MS;	/* one last try in what is left */
+			final = 1;
 		}
 		sleep_ms(wait);
 	}

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sig.h"
 
 extern char **environ;
 
@@ -593,8 +594,8 @@ int ado_pg_snapshot_begin(struct ado_pg *pg, char *const *tables, size_t ntables
 		goto fail;
 	/* A long dump must not be cut by server-wide timeouts meant for
 	 * interactive sessions: pg_dump needs this transaction while it starts. */
-	if (command(pg, "set timeouts", e,
-		    "SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0") < 0)
+	if (command(pg, "set timeouts", e, "SET LOCAL statement_timeout = 0") < 0 ||
+	    command(pg, "set timeouts", e, "SET LOCAL idle_in_transaction_session_timeout = 0") < 0)
 		goto fail;
 	if (ntables) {
 		s->tables = calloc(ntables, sizeof(*s->tables));
@@ -684,12 +685,21 @@ int ado_pg_child_wait(pid_t pid, const char *what, struct ado_err *e)
 {
 	const char *sp = strchr(what, ' ');
 	int len = sp ? (int)(sp - what) : (int)strlen(what);
-	int status;
+	int status, sig = ado_interrupted();
 
+	/* Ctrl-C reaches the child through the terminal's process group, cron's
+	 * SIGTERM only us: pass it on, so that a stopped run does not leave a
+	 * pg_restore -j behind, and wait for the child to be gone. */
+	if (sig)
+		kill(pid, SIGTERM);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return ado_err_set(e, ADO_E_CHILD, errno, "cannot wait for %s", what);
+		if (!sig && (sig = ado_interrupted()))
+			kill(pid, SIGTERM);
 	}
+	if (sig && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return ado_err_set(e, ADO_E_INTERRUPTED, 0, "%s interrupted by signal %d", what, sig);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
@@ -1105,6 +1115,26 @@ int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *
 	return found;
 }
 
+int ado_pg_create_schemas(struct ado_pg *pg, const struct ado_pg_table *tables, size_t n, struct ado_err *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *d = tables[i].display, *dot = d ? strchr(d, '.') : NULL;
+		char *schema, what[400];
+		int rc;
+
+		if (!dot || (dot - d == 6 && strncmp(d, "public", 6) == 0))
+			continue;
+		if (!(schema = strndup(d, dot - d)))
+			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		snprintf(what, sizeof(what), "create schema '%s'", schema);
+		rc = command_ident(pg, what, e, "CREATE SCHEMA IF NOT EXISTS %s", schema, NULL);
+		free(schema);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const char sessions_sql[] =
 	"SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), coalesce(host(client_addr), '')"
 	" FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()"
@@ -1179,6 +1209,9 @@ int ado_pg_terminate_sessions(struct ado_pg *pg, const char *db, struct ado_err 
 	PQclear(res);
 	/* pg_terminate_backend only signals: wait until they are really gone. */
 	for (int tries = 0; tries < 100; tries++) {
+		if (ado_interrupted())
+			return ado_err_set(e, ADO_E_INTERRUPTED, 0, "interrupted while terminating sessions on database '%s'",
+					   db);
 		if (!(res = query(pg, "list sessions", e, sessions_sql, 1, params)))
 			return -1;
 		left = PQntuples(res);

@@ -145,7 +145,10 @@ int ado_pg_dump_spawn(struct ado_pg *pg, const char *pg_dump, const struct ado_p
  * "pg_dump for database 'ado_primary'"; a non-zero exit gives ADO_E_CHILD
  * "pg_dump failed for database 'ado_primary' (exit 1)", a signal
  * "... (killed by signal 9)", both with a hint to read the tool's own
- * messages above. 0 on a clean exit. */
+ * messages above. 0 on a clean exit. When the run is interrupted
+ * (ado_interrupted(), lib/sig.h) before or while waiting, the child is sent
+ * SIGTERM, reaped, and the result is ADO_E_INTERRUPTED "WHAT interrupted by
+ * signal N" unless it had already finished cleanly. */
 int ado_pg_child_wait(pid_t pid, const char *what, struct ado_err *e);
 
 /* --- restore side (pg connected to a maintenance database, e.g. postgres) --- */
@@ -163,6 +166,12 @@ int ado_pg_drop_database(struct ado_pg *pg, const char *name, struct ado_err *e)
 int ado_pg_rename_database(struct ado_pg *pg, const char *from, const char *to, struct ado_err *e);
 /* 1 if it exists, 0 if not, -1 with e on error. */
 int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *e);
+
+/* CREATE SCHEMA IF NOT EXISTS for the schema of each table (display names:
+ * the part before the first dot; "public" is skipped). A listed-tables dump
+ * (pg_dump -t) carries no CREATE SCHEMA, so restoring one into a fresh
+ * database needs this first, with pg connected to that database. */
+int ado_pg_create_schemas(struct ado_pg *pg_in_db, const struct ado_pg_table *tables, size_t n, struct ado_err *e);
 
 /* Client sessions connected to db other than pg's own (pg_stat_activity,
  * backend_type 'client backend'). Strings are "" when not visible (another

@@ -139,38 +139,40 @@ int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_stor
 int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, struct ado_keyring *k,
 		      struct ado_manifest **out, int *authenticated, struct ado_err *e)
 {
-	char path[512], *buf = NULL;
+	char path[512], *buf = NULL, *ref = ado_ref_make(s, job, id);
+	const char *r = ref ? ref : id;	/* DEST/JOB/ID without a doubled '/' */
 	size_t len;
-	int rc;
+	int rc = -1;
 
 	snprintf(path, sizeof(path), "%s/%s/%s", job, id, ADO_MANIFEST_NAME);
 	if (ado_store_read_all(s, path, ADO_MANIFEST_MAX, &buf, &len, e) < 0) {
 		if (e && e->kind == ADO_E_NOTFOUND) {
-			int r = ado_store_exists(s, job, NULL, NULL);
+			int jr = ado_store_exists(s, job, NULL, NULL);
 			char dir[512];
 			snprintf(dir, sizeof(dir), "%s/%s", job, id);
-			if (r == 1 && ado_store_exists(s, dir, NULL, NULL) == 1) {
-				ado_err_set(e, ADO_E_NOTFOUND, 0,
-					    "backup '%s/%s/%s' is incomplete: it has no manifest", s->url, job, id);
+			if (jr == 1 && ado_store_exists(s, dir, NULL, NULL) == 1) {
+				ado_err_set(e, ADO_E_NOTFOUND, 0, "backup '%s' is incomplete: it has no manifest", r);
 				ado_err_hint(e, "it was interrupted or is still being written; use another backup (ado-restore --list)");
 			} else {
-				ado_err_set(e, ADO_E_NOTFOUND, 0, "no backup '%s/%s/%s'", s->url, job, id);
+				ado_err_set(e, ADO_E_NOTFOUND, 0, "no backup '%s'", r);
 				ado_err_hint(e, "ado-restore --list --job %s shows the backups there are", job);
 			}
 		}
-		return -1;
+		goto out;
 	}
 	rc = ado_manifest_parse(buf, len, k, out, authenticated, e);
-	free(buf);
 	if (rc == 0 && (strcmp((*out)->job, job) != 0 || strcmp((*out)->id, id) != 0)) {
-		ado_err_set(e, ADO_E_INTEGRITY, 0, "manifest at '%s/%s/%s' belongs to '%s/%s'", s->url, job, id,
-			    (*out)->job, (*out)->id);
+		ado_err_set(e, ADO_E_INTEGRITY, 0, "manifest at '%s' belongs to '%s/%s'", r, (*out)->job, (*out)->id);
 		ado_manifest_free(*out);
 		*out = NULL;
-		return -1;
+		rc = -1;
+	} else if (rc < 0) {
+		/* name the file: the reason must say which stored file is bad */
+		ado_err_prefix(e, "'%s/%s'", r, ADO_MANIFEST_NAME);
 	}
-	if (rc < 0)
-		ado_err_prefix(e, "'%s/%s/%s'", s->url, job, id);
+out:
+	free(buf);
+	free(ref);
 	return rc;
 }
 

@@ -12,12 +12,15 @@ start_receiver() {
 	wait_port "$RPORT" 5
 }
 nreq() { wc -l <"$1" | tr -d ' '; }
-# req_is DESC LOG N EXPR WANT: python EXPR over request N of LOG (r: the record,
-# h: its headers, b: its JSON body) must print as WANT.
+# req_is DESC LOG WHICH EXPR WANT: python EXPR over a request of LOG (r: the record,
+# h: its headers, b: its JSON body) must print as WANT. WHICH is the request's
+# index, or the start of its path (channels are sent to in parallel).
 req_is() {
 	check "$1" env WANT="$5" /usr/bin/python3 -c '
 import json, os, sys
-r = json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])
+rs = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+w = sys.argv[2]
+r = rs[int(w)] if w.isdigit() else [x for x in rs if x["path"].startswith(w)][0]
 h = r["headers"]; b = json.loads(r["body"])
 got = eval(sys.argv[3])
 if str(got) != os.environ["WANT"]:
@@ -81,14 +84,7 @@ run 0 ado-notify --severity critical --status partial_outage --title "Backup fai
 expect_no_out "$TOKEN"
 expect_no_err "$TOKEN"
 check "three requests" test "$(nreq "$RLOG")" = 3
-for i in 0 1 2; do
-	path=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])])["path"])' "$RLOG" $i)
-	case $path in
-	/services/*) SL=$i ;;
-	/alert/*) WH=$i ;;
-	/api/v1/status) SP=$i ;;
-	esac
-done
+SL=/services WH=/alert SP=/api
 req_is "slack path" "$RLOG" "$SL" 'r["path"]' "/services/$SECRET"
 req_is "slack content type" "$RLOG" "$SL" 'h["content-type"]' "application/json"
 req_is "slack text" "$RLOG" "$SL" 'b["text"]' "[CRITICAL] Backup failed"
@@ -128,9 +124,10 @@ req_is "warning -> degraded" "$RLOG" 0 'b["status"]' "degraded"
 # --- any message is valid JSON ---
 : >"$RLOG"
 MSG=$'quote " backslash \\ newline\nsecond\tline cr\r ctrl\x01 bell\x07 esc\x1b[0m braces {"a": [1]} </b> & amp'
-run 0 ado-notify --channel alert-webhook --channel slack "$MSG"
-req_is "webhook message survives quotes, controls, markup" "$RLOG" 0 'b["message"]' "$MSG"
-req_is "slack escapes & < > for Slack" "$RLOG" 1 \
+# through sh so that the TAP line naming the command stays one line
+run 0 env M="$MSG" sh -c 'exec ado-notify --channel alert-webhook --channel slack "$M"'
+req_is "webhook message survives quotes, controls, markup" "$RLOG" /alert 'b["message"]' "$MSG"
+req_is "slack escapes & < > for Slack" "$RLOG" /services \
 	'b["attachments"][0]["text"].replace("&lt;","<").replace("&gt;",">").replace("&amp;","&")' "$MSG"
 : >"$RLOG"
 run 0 ado-notify --channel alert-webhook $'bad utf-8: \xff\xfe end, good: caf\xc3\xa9'
@@ -161,8 +158,8 @@ cat >"$T/verify.json" <<'J'
 {"ref":"important_data/20240501T110000Z","status":"FAIL","reason":"sha256 mismatch in 'db-ado_primary.dump.zst'"}
 J
 run_in 0 "$T/verify.json" ado-notify --severity critical --title "backup verification failed" --channel slack --channel alert-webhook
-req_is "verify report: every line parses back" "$RLOG" 0 '[json.loads(l)["status"] for l in b["message"].splitlines()]' "['ok', 'FAIL']"
-req_is "verify report in slack, readable" "$RLOG" 1 'b["attachments"][0]["text"].splitlines()[1]' \
+req_is "verify report: every line parses back" "$RLOG" /alert '[json.loads(l)["status"] for l in b["message"].splitlines()]' "['ok', 'FAIL']"
+req_is "verify report in slack, readable" "$RLOG" /services 'b["attachments"][0]["text"].splitlines()[1]' \
 	"{\"ref\":\"important_data/20240501T110000Z\",\"status\":\"FAIL\",\"reason\":\"sha256 mismatch in 'db-ado_primary.dump.zst'\"}"
 
 # --- a config: channels by severity, secrets by reference, env channels only for missing kinds ---
@@ -173,7 +170,7 @@ notifications:
     oncall:
       type: webhook
       url: http://127.0.0.1:$RPORT/oncall
-      headers: { X-Api-Key: key-0123456789 }
+      headers: { X-Api-Key: key-0123456789, X-Source: ado-dr }
       severities: [critical]
     chat:
       type: slack
@@ -188,13 +185,29 @@ req_is "config slack channel used" "$RLOG" 0 'r["path"]' "/chat/$SECRET"
 : >"$RLOG"
 run 0 ado-notify -c "$T/ado.yml" --severity critical "critical to both"
 check "critical to both" test "$(nreq "$RLOG")" = 2
+req_is "extra headers sent" "$RLOG" /oncall 'h["x-api-key"] + " " + h["x-source"]' "key-0123456789 ado-dr"
 run 0 ado-notify -c "$T/ado.yml" --dry-run --severity critical "x"
 expect_out "X-Api-Key: <redacted>"
+expect_out "X-Source: ado-dr"
 expect_no_out "key-0123456789"
 unset MY_SLACK_URL
 : >"$RLOG"
 run 3 ado-notify -c "$T/ado.yml" --severity critical "secret missing for one channel"
 expect_err "ado-notify: channel 'chat' cannot be used: channel 'chat' url: environment variable 'MY_SLACK_URL' is not set"
 check "the other channel still sent" test "$(nreq "$RLOG")" = 1
+
+# examples/recovery-notify.sh: the plan's recovery notification, to Slack and the status page
+if [ ! -e /etc/ado/backup-strategy.yml ]; then
+	: >"$RLOG"
+	run 0 env DR_ENVIRONMENT=dr-west sh "$TOP/examples/recovery-notify.sh" success 42
+	PLAN_MSG="ADO Disaster Recovery success. Duration: 42s. Environment: dr-west"
+	check "recovery: slack, alert webhook and status page" test "$(nreq "$RLOG")" = 3
+	req_is "recovery: status page operational" "$RLOG" /api 'b["status"]' operational
+	req_is "recovery: the plan's message" "$RLOG" /api 'b["message"]' "$PLAN_MSG"
+	req_is "recovery: the plan's bearer" "$RLOG" /api 'h["authorization"]' "Bearer $TOKEN"
+	req_is "recovery: slack text" "$RLOG" /services 'b["attachments"][0]["text"]' "$PLAN_MSG"
+	run 2 sh "$TOP/examples/recovery-notify.sh" success
+	expect_err "usage: recovery-notify.sh STATUS DURATION_SECONDS"
+fi
 
 done_testing

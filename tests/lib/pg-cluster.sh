@@ -31,7 +31,7 @@ _pg_free_port() {
 }
 
 pg_cluster_start() {
-	local mode=${1:-trust} pwfile=${2:-} port auth try
+	local mode=${1:-trust} pwfile=${2:-} port auth
 	if [ ! -x "$PG_BIN/initdb" ]; then
 		echo "pg_cluster_start: no initdb in $PG_BIN (apt-get install postgresql-15)" >&2
 		return 1
@@ -62,7 +62,7 @@ pg_cluster_start() {
 		at_exit pg_cluster_stop
 	fi
 	# A free port can be taken between the probe and the bind: retry a few times.
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		port=$(_pg_free_port)
 		if _pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/log" -w -t 30 \
 			-o "-c listen_addresses=127.0.0.1 -p $port -k $PG_SOCKDIR -c fsync=off -c full_page_writes=off" \
@@ -94,7 +94,7 @@ pg_cluster_stop() {
 # pg_psql DB ARGS...: psql as postgres through the Unix socket (trust even on a scram cluster).
 pg_psql() {
 	local db=$1; shift
-	PGPASSWORD= psql -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PGPORT" -U postgres -d "$db" "$@"
+	PGPASSWORD='' psql -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PGPORT" -U postgres -d "$db" "$@"
 }
 
 # pg_load_schema DB: create DB and load the plan-like test schema into it.

@@ -51,13 +51,14 @@ class Handler(socketserver.StreamRequestHandler):
                 if mode == "tempfail-first" and k <= n_arg:
                     self.say("451 4.3.0 try again later")
                     continue
-                sender, rcpts = line.split(":", 1)[1].strip(), []
+                # drop ESMTP parameters (SIZE=..., BODY=...)
+                sender, rcpts = line.split(":", 1)[1].strip().split(" ")[0], []
                 self.say("250 2.1.0 ok")
             elif verb == "RCPT":
                 if mode == "reject-rcpt":
                     self.say("550 5.1.1 no such user")
                     continue
-                rcpts.append(line.split(":", 1)[1].strip())
+                rcpts.append(line.split(":", 1)[1].strip().split(" ")[0])
                 self.say("250 2.1.5 ok")
             elif verb == "DATA":
                 self.say("354 end with <CRLF>.<CRLF>")

@@ -149,7 +149,7 @@ static void test_writer(void)
 			       "    },\n"
 			       "    []\n"
 			       "  ]\n"
-			       "}\n", "pretty: 2-space indent, one member per line, final newline");
+			       "}", "pretty: 2-space indent, one member per line, no final newline");
 		ok(!b.oom, "%s: no error flag", pretty ? "pretty" : "compact");
 		is_int(python_json(b.data), 0, "%s document is valid JSON to python", pretty ? "pretty" : "compact");
 		ado_buf_free(&b);
@@ -162,6 +162,17 @@ static void test_writer(void)
 	ado_json_kstr(&j, "k\n\xff", "v");
 	ado_json_obj_end(&j);
 	is_str(b.data, "{\"k\\n\\ufffd\":\"v\"}", "keys are escaped too");
+	ado_buf_free(&b);
+
+	/* several top-level values: one per line (JSON lines) */
+	ado_buf_init(&b);
+	ado_json_init(&j, &b, 0);
+	ado_json_obj_begin(&j, NULL);
+	ado_json_kint(&j, "a", 1);
+	ado_json_obj_end(&j);
+	ado_json_obj_begin(&j, NULL);
+	ado_json_obj_end(&j);
+	is_str(b.data, "{\"a\":1}\n{}", "two top-level values go on two lines");
 	ado_buf_free(&b);
 
 	/* the writer tracks 16 levels: deeper is flagged, not silently wrong */
