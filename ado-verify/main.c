@@ -24,6 +24,7 @@ struct ctx {
 	int json;
 	FILE *log;
 	size_t ok, failed;
+	int rpo_missed;
 	const char *level_name;
 };
 
@@ -48,7 +49,8 @@ static void usage(FILE *f)
 		"      --min-tables N    database test restores must hold at least N tables\n"
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
-		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error.\n"
+		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error,\n"
+		"5 all passed but the newest backup of --job is older than its rpo.\n"
 		"See ado-verify(1).\n");
 }
 
@@ -159,7 +161,7 @@ static void verify_ref(struct ctx *c, const char *ref)
 static int verify_job(struct ctx *c, const char *jobname, long long since)
 {
 	const struct ado_job *jb = ado_config_job(c->cfg, jobname);
-	time_t now = time(NULL);
+	time_t now = time(NULL), newest = 0;
 	size_t found = 0;
 
 	if (!jb) {
@@ -181,6 +183,8 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 			continue;
 		}
 		for (size_t i = 0; i < n && !ado_interrupted(); i++) {
+			if (v[i].complete && v[i].time > newest)
+				newest = v[i].time;
 			if (!v[i].complete || (since > 0 && now - v[i].time > since))
 				continue;
 			found++;
@@ -196,6 +200,22 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		c->failed++;
 		printf("FAIL %s: no complete backup%s%s\n", jb->name, since > 0 ? " in the last " : "", d);
 		log_line(c, "FAIL %s: %s", jb->name, "no complete backup found");
+	}
+	/* RPO freshness: the newest complete backup on any destination counts */
+	if (jb->rpo > 0 && newest > 0 && now - newest > jb->rpo) {
+		char age[64], rpo[64], why[200];
+		ado_duration_format(now - newest, age, sizeof(age));
+		ado_duration_format(jb->rpo, rpo, sizeof(rpo));
+		snprintf(why, sizeof(why), "newest complete backup is %s old, rpo is %s", age, rpo);
+		c->rpo_missed = 1;
+		if (c->json)
+			printf("{\"job\":\"%s\",\"status\":\"rpo_missed\",\"age_seconds\":%lld,\"rpo_seconds\":%lld}\n",
+			       jb->name, (long long)(now - newest), jb->rpo);
+		else
+			printf("RPO %s: %s\n", jb->name, why);
+		log_line(c, "RPO %s: %s", jb->name, why);
+		ado_error("job '%s' missed its RPO: %s", jb->name, why);
+		ado_hint("check that its cron entry runs (ado-backup --crontab) and that backups succeed");
 	}
 	return 0;
 }
@@ -319,7 +339,7 @@ int main(int argc, char **argv)
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? ADO_EXIT_FAIL : ADO_EXIT_OK;
+		status = c.failed ? ADO_EXIT_FAIL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 out:
 	if (c.log)
 		fclose(c.log);

@@ -230,6 +230,8 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	}
 	if (!ia)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
+	/* say which backup: --job picks one, and the operator must know which */
+	say(o, "restoring '%s' from backup %s/%s", a->source, m->job, m->id);
 	if (ado_mkdirs(parent, 0700, e) < 0)
 		return -1;
 	/* a sibling, so the swap is a rename on one filesystem */
