@@ -92,20 +92,6 @@ static void say(void *arg, const char *msg)
 	fflush(stdout);
 }
 
-/* Does artifact a belong to the target the user named? */
-static int target_match(const struct ado_artifact *a, const char *t)
-{
-	size_t n;
-
-	if (!t)
-		return 1;
-	if (strcmp(a->target, t) == 0 || (a->source && strcmp(a->source, t) == 0))
-		return 1;
-	/* "/etc/ado/config" matches the source "/etc/ado/config/" */
-	n = strlen(t);
-	return a->source && strncmp(a->source, t, n) == 0 && strcmp(a->source + n, "/") == 0;
-}
-
 int main(int argc, char **argv)
 {
 	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON };
@@ -264,7 +250,7 @@ int main(int argc, char **argv)
 				continue;
 			strncat(names, candidates ? ", " : "", sizeof(names) - strlen(names) - 1);
 			strncat(names, a->target, sizeof(names) - strlen(names) - 1);
-			if (target_match(a, target)) {
+			if (ado_artifact_matches(a, target)) {
 				pick = a;
 				candidates++;
 			}

@@ -80,6 +80,18 @@ int ado_parse_time(const char *s, time_t *out, struct ado_err *e)
 	return ado_err_hint(e, "write it as UTC: '2026-11-25 22:15', '2026-11-25T22:15:00Z' or a backup id");
 }
 
+int ado_artifact_matches(const struct ado_artifact *a, const char *t)
+{
+	size_t n;
+
+	if (!t)
+		return 1;
+	if (strcmp(a->target, t) == 0 || (a->source && strcmp(a->source, t) == 0))
+		return 1;
+	n = strlen(t);
+	return a->source && strncmp(a->source, t, n) == 0 && strcmp(a->source + n, "/") == 0;
+}
+
 static int has_target(struct ado_store *s, const char *job, const char *id, const char *target, struct ado_keyring *k)
 {
 	struct ado_manifest *m = NULL;
@@ -88,7 +100,7 @@ static int has_target(struct ado_store *s, const char *job, const char *id, cons
 	if (ado_repo_manifest(s, job, id, NULL, &m, NULL, NULL) < 0)
 		return 0;
 	for (size_t i = 0; i < m->nartifacts; i++)
-		if (strcmp(m->artifacts[i].target, target) == 0 && strcmp(m->artifacts[i].kind, "files-index") != 0)
+		if (strcmp(m->artifacts[i].kind, "files-index") != 0 && ado_artifact_matches(&m->artifacts[i], target))
 			found = 1;
 	ado_manifest_free(m);
 	return found;
@@ -249,8 +261,8 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 		ado_err_prefix(e, "restored files do not match the backup");
 		goto out;
 	}
-	say(o, "restored %llu entries (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
-	    (unsigned long long)cs.bytes);
+	say(o, "restored %llu %s (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
+	    cs.entries == 1 ? "entry" : "entries", (unsigned long long)cs.bytes);
 	if (exists && !empty) {
 		if (access(aside, F_OK) == 0) {
 			ado_err_set(e, ADO_E_EXISTS, 0, "'%s' already exists: it holds an earlier copy", aside);

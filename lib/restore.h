@@ -31,6 +31,11 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 		       const char *target, struct ado_keyring *k, struct ado_store **store, char **id,
 		       struct ado_err *e);
 
+/* Does artifact a belong to the target the user named: its target name
+ * ("files-etc-ado-config", "db-ado_primary"), its source ("ado_primary",
+ * "/etc/ado/config/"), or that source without its trailing '/'? NULL matches all. */
+int ado_artifact_matches(const struct ado_artifact *a, const char *target);
+
 /* "2026-11-25", "2026-11-25 22:15", "2026-11-25T22:15:00Z", a backup id -> UTC time. */
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e);
 
