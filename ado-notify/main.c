@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfg_opt = NULL, *channels[MAX_CHANNELS];
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	ado_err_clear(&e);
 	ado_buf_init(&msg);
 	ado_buf_init(&text);
-	while ((opt = getopt_long(argc, argv, "c:s:t:nqvh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:t:nqvhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			cfg_opt = optarg;
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			status = ADO_EXIT_OK;
 			goto out;
-		case OPT_VERSION:
+		case 'V':
 			fputs(ADO_VERSION_TEXT("ado-notify"), stdout);
 			status = ADO_EXIT_OK;
 			goto out;

@@ -627,8 +627,8 @@ static int files_backup(const struct ado_target *t, struct ado_writer *tar, stru
 	/* holes arrive as gaps we fill with zeros; the index hashes the whole file */
 	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_SPARSE);
 
-	/* pax_restricted: plain ustar headers unless a name, size, xattr or ACL needs pax */
-	archive_write_set_format_pax_restricted(aw);
+	/* full pax: sub-second mtimes survive (pax_restricted drops them) */
+	archive_write_set_format_pax(aw);
 	/* Names are bytes. Under a UTF-8 locale libarchive stores valid UTF-8
 	 * names plainly (GNU tar reads them without complaint) and falls back to
 	 * hdrcharset=BINARY only for names that are not UTF-8; the caller's
@@ -674,9 +674,8 @@ static int files_backup(const struct ado_target *t, struct ado_writer *tar, stru
 			continue;	/* not descending skips everything below it too */
 		if (archive_entry_filetype(ent) == AE_IFDIR && archive_read_disk_can_descend(disk))
 			archive_read_disk_descend(disk);
-		if (!*rel)
-			continue;	/* the folder itself: restore puts the contents in place */
-		if (write_entry(&c, disk, aw, lr, ent, rel, full, e) < 0)
+		/* the folder itself goes in as ".": its mode, owner and times come back too */
+		if (write_entry(&c, disk, aw, lr, ent, *rel ? rel : ".", full, e) < 0)
 			goto out;
 	}
 	if (archive_write_close(aw) != ARCHIVE_OK) {
@@ -713,6 +712,12 @@ struct xstate {
 	struct ado_files_stats *st, local;
 	ado_files_warn_fn warn;
 	void *warn_arg;
+	/* the archive's "." entry: applied to dir once everything below is written */
+	int root_set;
+	mode_t root_mode;
+	uid_t root_uid;
+	gid_t root_gid;
+	struct timespec root_mtime;
 };
 
 /* Does dir/rel pass through a symlink (any component but the last, and the
@@ -783,8 +788,17 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	if (!name || !*name)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "cannot extract into '%s': an archive entry has no name", x->dir);
 	name = strip_dot_slash(name);
-	if (!*name || strcmp(name, ".") == 0)
+	if (!*name || strcmp(name, ".") == 0) {
+		if (archive_entry_filetype(ent) == AE_IFDIR) {
+			x->root_set = 1;
+			x->root_mode = archive_entry_perm(ent);
+			x->root_uid = (uid_t)archive_entry_uid(ent);
+			x->root_gid = (gid_t)archive_entry_gid(ent);
+			x->root_mtime.tv_sec = archive_entry_mtime(ent);
+			x->root_mtime.tv_nsec = archive_entry_mtime_nsec(ent);
+		}
 		return 0;	/* the archive's root folder: dir itself */
+	}
 	if (unsafe_name(name) || through_symlink(x, name, 0))
 		return refuse(name, NULL, e);
 	/* an existing symlink replaced by a folder could be chmod'ed through */
@@ -895,6 +909,15 @@ static int x_run(struct xstate *x, struct ado_err *e)
 		ado_err_set(e, ADO_E_IO, archive_errno(dw), "cannot finish extracting into '%s': %s", x->dir,
 			    archive_error_string(dw));
 		goto out;
+	}
+	if (x->root_set) {
+		struct timespec ts[2] = { x->root_mtime, x->root_mtime };
+		/* chown first: it clears set-id bits that chmod then restores */
+		if ((x->flags & ARCHIVE_EXTRACT_OWNER) && chown(x->dir, x->root_uid, x->root_gid) < 0)
+			warnv(x->warn, x->warn_arg, x->st, "cannot set the owner of '%s': %s", x->dir, strerror(errno));
+		if (chmod(x->dir, x->root_mode) < 0 || utimensat(AT_FDCWD, x->dir, ts, 0) < 0)
+			warnv(x->warn, x->warn_arg, x->st, "cannot set the mode or times of '%s': %s", x->dir,
+			      strerror(errno));
 	}
 	rc = 0;
 out:

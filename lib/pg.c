@@ -259,7 +259,9 @@ int ado_pg_connect_conninfo(const char *conninfo, const char *dbname, struct ado
 	return connect_with(conninfo && *conninfo ? conninfo : NULL, dbname, NULL, out, e);
 }
 
-int ado_pg_connect(const struct ado_config *cfg, const char *dbname, struct ado_pg **out, struct ado_err *e)
+/* Connect with the databases: entry of `entry` (conninfo, password) to `dbname`. */
+static int connect_cfg(const struct ado_config *cfg, const char *entry, const char *dbname, struct ado_pg **out,
+		       struct ado_err *e)
 {
 	const struct ado_database *d = NULL;
 	char *password = NULL;
@@ -268,16 +270,43 @@ int ado_pg_connect(const struct ado_config *cfg, const char *dbname, struct ado_
 
 	*out = NULL;
 	for (size_t i = 0; cfg && i < cfg->ndatabases; i++)
-		if (cfg->databases[i].name && strcmp(cfg->databases[i].name, dbname) == 0)
+		if (cfg->databases[i].name && strcmp(cfg->databases[i].name, entry) == 0)
 			d = &cfg->databases[i];
 	if (d && (d->password.env || d->password.file)) {
-		snprintf(what, sizeof(what), "password of database '%s'", dbname);
+		snprintf(what, sizeof(what), "password of database '%s'", entry);
 		if (ado_secret_resolve(&d->password, what, 0, &password, e) < 0)
 			return -1;
 	}
 	rc = connect_with(d && d->conninfo && *d->conninfo ? d->conninfo : NULL, dbname, password, out, e);
 	ado_secret_free(password);
 	return rc;
+}
+
+int ado_pg_connect(const struct ado_config *cfg, const char *dbname, struct ado_pg **out, struct ado_err *e)
+{
+	return connect_cfg(cfg, dbname, dbname, out, e);
+}
+
+int ado_pg_connect_server(const struct ado_config *cfg, const char *dbname, const char *maint, struct ado_pg **out,
+			  struct ado_err *e)
+{
+	return connect_cfg(cfg, dbname, maint ? maint : "postgres", out, e);
+}
+
+int ado_pg_conninfo_has_dbname(const char *conninfo)
+{
+	PQconninfoOption *opts, *o;
+	int has = 0;
+
+	if (!conninfo || !*conninfo)
+		return 0;
+	if (!(opts = PQconninfoParse(conninfo, NULL)))
+		return 0;
+	for (o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "dbname") == 0 && o->val && *o->val)
+			has = 1;
+	PQconninfoFree(opts);
+	return has;
 }
 
 /* Every option libpq used for pg's connection, as keyword/value pairs. */
@@ -1113,6 +1142,31 @@ int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *
 	found = PQntuples(res) > 0;
 	PQclear(res);
 	return found;
+}
+
+int ado_pg_copy_database_owner(struct ado_pg *pg, const char *from, const char *to, struct ado_err *e)
+{
+	const char *params[1] = { from };
+	PGresult *res = query(pg, "look up the owner of a database", e,
+			      "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = $1",
+			      1, params);
+	char *owner, what[600];
+	int rc;
+
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return ado_err_set(e, ADO_E_NOTFOUND, 0, "database '%s' does not exist", from);
+	}
+	owner = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (!owner)
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	snprintf(what, sizeof(what), "give database '%s' the owner of '%s' ('%s')", to, from, owner);
+	rc = command_ident(pg, what, e, "ALTER DATABASE %s OWNER TO %s", to, owner);
+	free(owner);
+	return rc;
 }
 
 int ado_pg_create_schemas(struct ado_pg *pg, const struct ado_pg_table *tables, size_t n, struct ado_err *e)

@@ -69,6 +69,19 @@ int ado_pg_connect_conninfo(const char *conninfo, const char *dbname, struct ado
  * freshly restored temporary database. */
 int ado_pg_connect_like(struct ado_pg *pg, const char *dbname, struct ado_pg **out, struct ado_err *e);
 
+/* Connect to the maintenance database `maint` (NULL: "postgres") of the
+ * server that the databases: entry of `dbname` points at (its conninfo and
+ * password, with the database replaced by maint; with no entry, PG*
+ * environment and ~/.pgpass). For restores, where `dbname` itself may be
+ * gone, and CREATE/DROP/RENAME DATABASE, which cannot run inside the
+ * database they change. Errors as ado_pg_connect. (Added in issue 3, phase 2.) */
+int ado_pg_connect_server(const struct ado_config *cfg, const char *dbname, const char *maint, struct ado_pg **out,
+			  struct ado_err *e);
+
+/* 1 if the conninfo (key=value or URI) names a database, else 0 (also for
+ * NULL, "" or a conninfo that does not parse). (Added in issue 3, phase 2.) */
+int ado_pg_conninfo_has_dbname(const char *conninfo);
+
 /* Closes the connection (a still open snapshot transaction is rolled back by
  * the server). Accepts NULL. */
 void ado_pg_free(struct ado_pg *pg);
@@ -166,6 +179,12 @@ int ado_pg_drop_database(struct ado_pg *pg, const char *name, struct ado_err *e)
 int ado_pg_rename_database(struct ado_pg *pg, const char *from, const char *to, struct ado_err *e);
 /* 1 if it exists, 0 if not, -1 with e on error. */
 int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *e);
+
+/* ALTER DATABASE "to" OWNER TO the owner of "from": a restored database is
+ * created by the restoring role, the one it replaces may belong to another.
+ * Missing `from`: ADO_E_NOTFOUND; no privilege: ADO_E_DB. (Added in issue 3,
+ * phase 2.) */
+int ado_pg_copy_database_owner(struct ado_pg *pg, const char *from, const char *to, struct ado_err *e);
 
 /* CREATE SCHEMA IF NOT EXISTS for the schema of each table (display names:
  * the part before the first dot; "public" is skipped). A listed-tables dump

@@ -215,9 +215,12 @@ int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, co
 	if (ado_store_open_read(s, path, &r, e) < 0)
 		goto out;
 	if (ado_pump(r, head, e) < 0 || ado_writer_close(head, e) < 0) {
-		/* a stored-bytes mismatch explains a decryption failure better */
-		if (stored.size && e && e->kind != ADO_E_INTERRUPTED && e->kind != ADO_E_WRONGKEY)
-			ado_err_prefix(e, "'%s'", a->name);
+		/* a filter's error ("corrupt zstd stream") must say which stored file
+		 * is bad, whether it came mid-stream or at the close; unless it does */
+		char quoted[600];
+		snprintf(quoted, sizeof(quoted), "'%s'", a->name);
+		if (e && e->kind != ADO_E_INTERRUPTED && e->kind != ADO_E_WRONGKEY && !strstr(e->msg, quoted))
+			ado_err_prefix(e, "artifact '%s'", a->name);
 		goto out;
 	}
 	if (stored.size != a->stored_size || strcmp(stored.sha256, a->stored_sha256) != 0) {

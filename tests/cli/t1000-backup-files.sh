@@ -106,7 +106,7 @@ for c in gzip lz4 zstd none; do
 				'm["encryption"]["cipher"] == "AES-256-GCM"' 'len(m["encryption"]["key_id"]) == 16' \
 				'len(m["hmac"]) == 64' 'all(a["encrypted"] for a in m["artifacts"])'
 			check "$job: the key itself is nowhere in the manifest" \
-				bash -c '! grep -qF "$(xxd -p -c 64 "$1")" "$2"' _ "$T/key" "$ref/manifest.json"
+				bash -c '! grep -qF "$(od -An -v -tx1 "$1" | tr -d " \n")" "$2"' _ "$T/key" "$ref/manifest.json"
 		else
 			check "$job: manifest: not encrypted, hmac null" manifest_check "$ref" \
 				'm["encryption"] is None' 'm["hmac"] is None' 'not any(a["encrypted"] for a in m["artifacts"])'
@@ -114,7 +114,7 @@ for c in gzip lz4 zstd none; do
 				check "$job: the stored tar is a plain tar" tar -tf "$tar"
 			else
 				check "$job: the stored tar starts with the $c magic" \
-					test "$(head -c 4 "$tar" | xxd -p | cut -c1-${#MAGIC[$c]})" = "${MAGIC[$c]}"
+					test "$(head -c 4 "$tar" | od -An -v -tx1 | tr -d " \n" | cut -c1-${#MAGIC[$c]})" = "${MAGIC[$c]}"
 			fi
 		fi
 		check "$job: manifest fields" manifest_check "$ref" \
@@ -125,7 +125,7 @@ for c in gzip lz4 zstd none; do
 			'all(len(a["stored_sha256"]) == 64 and len(a["plain_sha256"]) == 64 for a in m["artifacts"])' \
 			'all(a["target"] and a["source"] and a["name"] and a["kind"] for a in m["artifacts"])'
 		check "$job: manifest: the tar's sizes, hashes, file count" manifest_check "$ref" \
-			"[a for a in m['artifacts'] if a['kind'] == 'files'][0]['file_count'] == $(find "$S" -mindepth 1 | wc -l)" \
+			"[a for a in m['artifacts'] if a['kind'] == 'files'][0]['file_count'] == $(find "$S" -mindepth 0 | wc -l)" \
 			"[a for a in m['artifacts'] if a['kind'] == 'files'][0]['source'] == '$S/'" \
 			"[a for a in m['artifacts'] if a['kind'] == 'files'][0]['stored_size'] == $(stat -c %s "$tar")" \
 			"[a for a in m['artifacts'] if a['kind'] == 'files'][0]['stored_sha256'] == '$(sha256sum < "$tar" | cut -c1-64)'" \
@@ -233,7 +233,7 @@ sed "s#key_file: $T/key#key_file: $T/short.key#" "$CFG" > "$T/shortkey.yml"
 run 2 ado-backup -c "$T/shortkey.yml" zstd_AES
 expect_err "key file '$T/short.key' must hold 32 raw bytes or 64 hex digits, found 20 bytes"
 # 64 hex digits work, and so does ADO_KEY_FILE instead of key_file
-xxd -p -c 64 "$T/key" > "$T/hex.key"; chmod 600 "$T/hex.key"
+{ od -An -v -tx1 "$T/key" | tr -d " \n"; echo; } > "$T/hex.key"; chmod 600 "$T/hex.key"
 grep -v key_file "$CFG" > "$T/envkey.yml"
 out=$(ADO_KEY_FILE="$T/hex.key" ado-backup -c "$T/envkey.yml" zstd_AES 2>"$T/.e"); rc=$?
 check "ADO_KEY_FILE with 64 hex digits: exit 0" test "$rc" = 0

@@ -21,6 +21,8 @@ encryption: { key_file: $T/key }
 backup_jobs:
   j: { targets: [ { files: "$S/" } ], destinations: [ { local: "$T/dest/" } ], retention: "30 days", encryption: "AES-256", compression: zstd }
   p: { targets: [ { files: "$S/" } ], destinations: [ { local: "$T/dest/" } ], retention: "30 days", compression: zstd }
+  q: { targets: [ { files: "$S/" } ], destinations: [ { local: "$T/qdest/" } ], retention: "30 days", compression: zstd }
+  empty: { targets: [ { files: "$S/" } ], destinations: [ { local: "$T/edest/" } ], retention: "30 days" }
 EOF
 sed "s#key_file: $T/key#key_file: $T/other.key#" "$CFG" > "$T/wrongkey.yml"
 mkdir -p "$T/vtmp"
@@ -93,7 +95,7 @@ for level in checksum read restore; do
 	run 1 V --level "$level" "$R"
 	check "SHA256SUMS flipped, $level: FAIL naming SHA256SUMS" test "$out" = "FAIL $R: 'SHA256SUMS' does not match the manifest"
 done
-check_not "and sha256sum -c agrees it is bad" bash -c 'cd "$1" && sha256sum -c SHA256SUMS' _ "$R"
+check_not "and sha256sum -c agrees it is bad" bash -c 'cd "$1" && sha256sum --strict -c SHA256SUMS' _ "$R"
 
 # manifest: a flipped byte that breaks the JSON, and one that changes a value (the hmac catches it)
 R=$(copy "$B" flip-man1); flip "$R/manifest.json" 0
@@ -148,7 +150,7 @@ run 1 V --level checksum "$R"
 expect_out "FAIL $R: artifact '$TARN': stored bytes differ from the manifest"
 # deeper levels catch it in the cipher too: A's tar is bound to A's id
 run 1 V --level read "$R"
-expect_out "FAIL $R: '$TARN': authentication failed"
+expect_out "FAIL $R: authentication failed for '$TARN'"
 run 1 V --level restore "$R"
 expect_out "FAIL $R: "
 # and the tar and index of one backup swapped with each other
@@ -161,7 +163,7 @@ run 1 ado-verify -c "$T/wrongkey.yml" "$B"
 expect_out "FAIL $B: "
 expect_out "wrong key: backup 'j/$ID' was made with key id "
 expect_err "hint: point key_file / ADO_KEY_FILE (or ADO_PASSPHRASE) at the key with id "
-check "the key itself is never printed" bash -c '! grep -qF "$(xxd -p -c 64 "$1")" <<<"$2$3"' _ "$T/key" "$out" "$err"
+check "the key itself is never printed" bash -c '! grep -qF "$(od -An -v -tx1 "$1" | tr -d " \n")" <<<"$2$3"' _ "$T/key" "$out" "$err"
 run 0 ado-verify -c "$T/wrongkey.yml" "$P"
 expect_out "ok $P"
 cat > "$T/nokey.yml" <<EOF
@@ -259,11 +261,16 @@ expect_no_out "$old"
 expect_out "ok $P"
 run 0 V --job p --level checksum --since '3 days'
 expect_out "ok $T/dest/p/$old"
-# the failure cases beside them
-run 1 V --job p --since 1s
-sleep 1.1
-run 1 V --job p --since 1s
-expect_out "FAIL p: no complete backup in the last "
+# the failure cases beside them: a job whose only backup is 2 days old
+mkdir -p "$T/qdest/q"
+cp -a "$T/dest/p/$old" "$T/qdest/q/$old"
+sed -i 's/"job": "p"/"job": "q"/' "$T/qdest/q/$old/manifest.json"
+run 0 V --job q
+check "--job q: its one (old) backup is ok" test "$out" = "ok $T/qdest/q/$old"
+run 1 V --job q --since 24h
+check "--job q --since 24h: FAIL, none that young" bash -c '[[ "$1" == "FAIL q: no complete backup in the last "* ]]' _ "$out"
+run 1 V --job empty
+check "--job with no backups at all: FAIL" test "$out" = "FAIL empty: no complete backup"
 flip "$T/dest/p/$old/SHA256SUMS" 5
 run 1 V --job p --level checksum
 expect_out "FAIL $T/dest/p/$old: 'SHA256SUMS' does not match the manifest"
@@ -278,4 +285,21 @@ run 2 V --job nosuch
 expect_err "ado-verify: no job 'nosuch' in '$CFG'"
 
 check "no scratch data left behind by any run" test -z "$(ls -A "$T/vtmp")"
+
+# --- Ctrl-C in the middle of a test restore: exit 130, scratch data removed ---
+mkdir -p "$T/bigsrc"
+head -c 100M /dev/urandom > "$T/bigsrc/r.bin"
+echo "  big: { targets: [ { files: \"$T/bigsrc/\" } ], destinations: [ { local: \"$T/dest/\" } ], retention: \"30 days\", encryption: \"AES-256\", compression: zstd }" >> "$CFG"
+run 0 ado-backup -c "$CFG" big
+BIG=$out
+rm -f "$T/bigsrc/r.bin"
+ado-verify -c "$CFG" --tmp-dir "$T/vtmp" "$BIG" > "$T/int.out" 2> "$T/int.err" &
+vp=$!
+for _ in $(seq 250); do [ -n "$(find "$T/vtmp" -type f -size +1M 2>/dev/null)" ] && break; sleep 0.02; done
+check "the test restore was writing scratch data" test -n "$(find "$T/vtmp" -type f -size +1M 2>/dev/null)"
+kill -INT "$vp"
+wait "$vp"; rc=$?
+check "interrupted: exit 130" test "$rc" = 130
+check "interrupted: the scratch data is removed" test -z "$(ls -A "$T/vtmp")"
+check_not "interrupted: not reported ok" grep -q "^ok " "$T/int.out"
 done_testing

@@ -1,6 +1,6 @@
 /* t-pg.c - lib/pg.c against a real PostgreSQL 15 cluster.
  *
- * Run by tests/cli/t3000-pg-lib.sh, which starts a scram cluster (TCP needs
+ * Run by tests/cli/t5000-pg-lib.sh, which starts a scram cluster (TCP needs
  * the password, the Unix socket is trust), loads tests/lib/schema.sql into
  * ado_primary and exports ADO_TEST_PG_SOCKDIR, ADO_TEST_PG_PWFILE and
  * ADO_TEST_TMP. Run alone (prove tests/unit) it skips. */
@@ -390,7 +390,7 @@ int main(void)
 	pwfile = getenv("ADO_TEST_PG_PWFILE");
 	tmp = getenv("ADO_TEST_TMP");
 	if (!sockdir || !pwfile || !tmp || !port) {
-		printf("1..0 # SKIP run by tests/cli/t3000-pg-lib.sh (needs a cluster)\n");
+		printf("1..0 # SKIP run by tests/cli/t5000-pg-lib.sh (needs a cluster)\n");
 		return 0;
 	}
 	snprintf(sockinfo, sizeof(sockinfo), "host=%s port=%s user=postgres", sockdir, port);
