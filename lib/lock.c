@@ -15,27 +15,6 @@ struct ado_lock {
 	char *path;
 };
 
-int ado_mkdirs(const char *path, int mode, struct ado_err *e)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(buf))
-		return ado_err_set(e, ADO_E_IO, ENAMETOOLONG, "bad folder name '%s'", path);
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
-			return ado_err_set(e, ADO_E_IO, errno, "cannot create folder '%s'", buf);
-		*p = '/';
-	}
-	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
-		return ado_err_set(e, ADO_E_IO, errno, "cannot create folder '%s'", buf);
-	return 0;
-}
-
 int ado_lock_job(const char *state_dir, const char *job, struct ado_lock **out, struct ado_err *e)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64], pidbuf[32];

@@ -5,6 +5,7 @@
 #define ADO_LOCK_H
 
 #include "error.h"
+#include "fsutil.h"
 
 struct ado_lock;
 
@@ -14,7 +15,5 @@ struct ado_lock;
 int ado_lock_job(const char *state_dir, const char *job, struct ado_lock **out, struct ado_err *e);
 void ado_lock_release(struct ado_lock *l);
 
-/* mkdir -p with mode (existing folders are fine). */
-int ado_mkdirs(const char *path, int mode, struct ado_err *e);
 
 #endif

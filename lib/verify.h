@@ -10,6 +10,7 @@
 #include "config.h"
 #include "crypt.h"
 #include "error.h"
+#include "fsutil.h"
 #include "store/store.h"
 
 enum ado_verify_level { ADO_VERIFY_CHECKSUM, ADO_VERIFY_READ, ADO_VERIFY_RESTORE };
@@ -33,9 +34,5 @@ struct ado_verify_result {
 int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const char *job, const char *id,
 		      const struct ado_verify_opts *o, struct ado_verify_result *res, struct ado_err *e);
 
-/* Make a private scratch folder (0700) under base; caller frees the path and
- * removes the tree with ado_rm_rf. */
-char *ado_mkdtemp(const char *base, const char *prefix, struct ado_err *e);
-int ado_rm_rf(const char *path, struct ado_err *e);
 
 #endif

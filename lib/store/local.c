@@ -3,6 +3,7 @@
  * created 0600 and folders 0700: they hold backups. */
 #include "store.h"
 #include "../crypt.h"
+#include "../fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,16 +37,14 @@ static int join(struct ado_store *s, const char *path, char *out, size_t len, st
 static int mkparents(const char *file, struct ado_err *e)
 {
 	char buf[PATH_MAX];
-	char *p;
+	char *slash;
 
 	snprintf(buf, sizeof(buf), "%s", file);
-	for (p = buf + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return ado_err_set(e, ADO_E_IO, errno, "cannot create folder '%s'", buf);
-		*p = '/';
-	}
-	return 0;
+	slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return 0;
+	*slash = '\0';
+	return ado_mkdirs(buf, 0700, e);
 }
 
 static int fsync_dir(const char *file, struct ado_err *e)
@@ -232,37 +231,6 @@ static int l_remove(struct ado_store *s, const char *path, struct ado_err *e)
 	return 0;
 }
 
-static int rm_rf(const char *path, struct ado_err *e)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : ado_err_set(e, ADO_E_IO, errno, "cannot stat '%s'", path);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			return ado_err_set(e, ADO_E_IO, errno, "cannot remove '%s'", path);
-		return 0;
-	}
-	d = opendir(path);
-	if (!d)
-		return ado_err_set(e, ADO_E_IO, errno, "cannot list '%s'", path);
-	while ((de = readdir(d))) {
-		char sub[PATH_MAX];
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (rm_rf(sub, e) < 0)
-			rc = -1;
-	}
-	closedir(d);
-	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
-		rc = ado_err_set(e, ADO_E_IO, errno, "cannot remove folder '%s'", path);
-	return rc;
-}
-
 static int l_remove_tree(struct ado_store *s, const char *dir, struct ado_err *e)
 {
 	char full[PATH_MAX];
@@ -271,7 +239,7 @@ static int l_remove_tree(struct ado_store *s, const char *dir, struct ado_err *e
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "refusing to remove the whole store");
 	if (join(s, dir, full, sizeof(full), e) < 0)
 		return -1;
-	return rm_rf(full, e);
+	return ado_rm_rf(full, e);
 }
 
 static int l_exists(struct ado_store *s, const char *path, uint64_t *size, struct ado_err *e)
