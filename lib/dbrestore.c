@@ -233,7 +233,8 @@ static int connect_admin(const struct ado_config *cfg, const char *source, const
 					       ado_pg_conninfo_has_dbname(scratch) || getenv("PGDATABASE") ? NULL
 													  : "postgres",
 					       admin, e);
-	return ado_pg_connect_server(cfg, source, "postgres", admin, e);
+	/* a database cannot be renamed or dropped from a session inside it */
+	return ado_pg_connect_server(cfg, source, strcmp(source, "postgres") == 0 ? "template1" : "postgres", admin, e);
 }
 
 int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
@@ -508,21 +509,28 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 				ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", db);
 			goto out;
 		}
-		if (o->force) {
-			if (blocking_sessions(admin, db, &nsess, e) < 0)
-				goto out;
-			if (nsess) {
-				say(o, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
-				if (ado_pg_terminate_sessions(admin, db, e) < 0)
+		if (!o->force && blocking_sessions(admin, db, &nsess, e) != 0)
+			goto out;
+		/* with --force, a connection pool may reconnect between the
+		 * terminate and the rename: terminate again, a few times */
+		for (int attempt = 0;; attempt++) {
+			if (o->force) {
+				if (blocking_sessions(admin, db, &nsess, e) < 0)
 					goto out;
+				if (nsess) {
+					say(o, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
+					if (ado_pg_terminate_sessions(admin, db, e) < 0)
+						goto out;
+				}
+				if (e)
+					ado_err_clear(e);
 			}
-			if (e)
-				ado_err_clear(e);
-		} else if (blocking_sessions(admin, db, &nsess, e) != 0) {
-			goto out;
+			if (ado_pg_rename_database(admin, db, aside, e) == 0)
+				break;
+			if (!o->force || attempt == 4 || !e || !strstr(e->msg, "being accessed by other users") ||
+			    ado_interrupted())
+				goto out;
 		}
-		if (ado_pg_rename_database(admin, db, aside, e) < 0)
-			goto out;
 		say(o, "moved '%s' aside to '%s'", db, aside);
 		if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
 			struct ado_err be;

@@ -17,10 +17,7 @@ unset PGPASSWORD ADO_PG_DUMP ADO_PG_RESTORE
 flip() { /usr/bin/python3 -c 'import sys
 f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"; }
 temp_dbs() { pg_psql postgres -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'ado_verify%'"; }
-no_# flip FILE OFFSET: invert one byte in place
-flip() { /usr/bin/python3 -c 'import sys
-f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"; }
-temp_dbs() { [ -z "$(temp_dbs)" ]; }
+no_temp_dbs() { [ -z "$(temp_dbs)" ]; }
 
 make_key "$T/key"
 cat > "$T/cfg.yml" <<YML

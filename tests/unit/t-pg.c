@@ -510,6 +510,33 @@ int main(void)
 	is_int(e.kind, ADO_E_CHILD, "dead pg_restore: ADO_E_CHILD (and we are still alive)");
 	like(e.msg, "pg_restore failed for database 'ado_verify_no_such_db' (exit 1)", "dead pg_restore: message");
 
+	/* Added in phase 2: the server of a configured database, conninfo dbname, owner copy. */
+	{
+		struct ado_pg *srv = NULL;
+		ok(ado_pg_connect_server(&cfg, "ado_primary", NULL, &srv, &e) == 0 && strcmp(ado_pg_dbname(srv), "postgres") == 0,
+		   "connect_server: the configured server's postgres database: %s", e.msg);
+		ado_pg_free(srv);
+		srv = NULL;
+		db.password.file = "/nonexistent/pw";
+		ok(ado_pg_connect_server(&cfg, "ado_primary", "postgres", &srv, &e) < 0 && e.kind == ADO_E_CONFIG,
+		   "connect_server: the entry's password reference is used (missing file: ADO_E_CONFIG)");
+		db.password.file = (char *)pwfile;
+		ado_pg_free(srv);
+		is_int(ado_pg_conninfo_has_dbname("host=x dbname=y"), 1, "conninfo names a database");
+		is_int(ado_pg_conninfo_has_dbname("postgresql://u@h:5/db1"), 1, "URI names a database");
+		is_int(ado_pg_conninfo_has_dbname("host=x user=y"), 0, "conninfo without a database");
+		is_int(ado_pg_conninfo_has_dbname("host='unterminated"), 0, "unparsable conninfo: 0");
+		is_int(ado_pg_conninfo_has_dbname(NULL), 0, "NULL conninfo: 0");
+		sql("postgres", "CREATE ROLE t_pg_owner");
+		sql("postgres", "ALTER DATABASE ado_verify_t3 OWNER TO t_pg_owner");
+		ok(ado_pg_copy_database_owner(admin, "ado_verify_t3", "ado_verify_t4", &e) == 0, "copy owner: %s", e.msg);
+		is_str(sql_value("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'ado_verify_t4'",
+				 a, sizeof(a)), "t_pg_owner", "copy owner: the owner moved over");
+		ok(ado_pg_copy_database_owner(admin, "ado_verify_nope", "ado_verify_t4", &e) < 0 && e.kind == ADO_E_NOTFOUND,
+		   "copy owner from a missing database: ADO_E_NOTFOUND");
+		is_str(e.msg, "database 'ado_verify_nope' does not exist", "copy owner: message");
+	}
+
 	/* Sessions: a psql connected to ado_verify_t1 blocks the rename until terminated. */
 	{
 		struct ado_pg_session *ss = NULL;
