@@ -175,11 +175,10 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		struct ado_err e;
 		size_t n = 0;
 		ado_err_clear(&e);
-		if (ado_store_open(&jb->dests[d], c->cfg, &s, &e) < 0 || ado_repo_list(s, jb->name, &v, &n, &e) < 0) {
+		if (ado_repo_open_list(c->cfg, &jb->dests[d], jb->name, &s, &v, &n, &e) < 0) {
 			c->failed++;
 			printf("FAIL %s: cannot list: %s\n", jb->dests[d].url, e.msg);
 			log_line(c, "FAIL %s: cannot list: %s", jb->dests[d].url, e.msg);
-			ado_store_free(s);
 			continue;
 		}
 		for (size_t i = 0; i < n && !ado_interrupted(); i++) {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pg.h"
 #include "repo.h"
+#include "restore.h"
 #include "sig.h"
 
 #define PG_NAME_MAX 63	/* NAMEDATALEN - 1: longer names are truncated by the server */
@@ -289,19 +290,6 @@ out:
 	return rc;
 }
 
-static void say(const struct ado_db_restore_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct ado_db_restore_opts *o, const char *fmt, ...)
-{
-	char buf[1200];
-	va_list ap;
-
-	if (!o->say)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	o->say(o->say_arg, buf);
-}
 
 /* "pid 123 (user app, application 'api', client 10.0.0.5)" for each session. */
 static void describe_sessions(const struct ado_pg_session *v, size_t n, char *out, size_t len)
@@ -421,13 +409,13 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	}
 	if (o->dry_run) {
 		if (exists)
-			say(o, "would drop '%s', left by an interrupted restore", newdb);
-		say(o, "would restore '%s' (%llu bytes) into new database '%s'%s", a->name,
+			ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) into new database '%s'%s", a->name,
 		    (unsigned long long)a->plain_size, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
 	} else {
 		if (exists) {
 			/* our own name pattern: a restore killed earlier left it */
-			say(o, "dropping '%s', left by an interrupted restore", newdb);
+			ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
 			if (ado_pg_drop_database(admin, newdb, e) < 0)
 				goto out;
 		}
@@ -438,33 +426,33 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	if (exists && !o->force && !o->dry_run && blocking_sessions(admin, db, &nsess, e) != 0)
 		goto out;
 	if (o->dry_run) {
-		say(o, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
+		ado_sayf(o->say, o->say_arg, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
 		    (o->ntables ? o->ntables : a->ntables) == 1 ? "" : "s");
 		if (o->to_database) {
-			say(o, "would leave '%s' as it is", db);
+			ado_sayf(o->say, o->say_arg, "would leave '%s' as it is", db);
 		} else if (exists) {
 			if (blocking_sessions(admin, db, &nsess, e) < 0)
 				goto out;
 			if (nsess)
-				say(o, "%s", e->msg);
+				ado_sayf(o->say, o->say_arg, "%s", e->msg);
 			if (nsess)
-				say(o, o->force ? "would terminate %zu session%s on '%s'"
+				ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
 						: "would stop here: %zu session%s on '%s' (--force terminates them)",
 				    nsess, nsess == 1 ? "" : "s", db);
 			derived_name(aside, sizeof(aside), db, "before", m->id);
-			say(o, "would move '%s' aside to '%s'", db, aside);
-			say(o, "would rename '%s' to '%s'", newdb, db);
+			ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
+			ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
 		} else {
-			say(o, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
+			ado_sayf(o->say, o->say_arg, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
 		}
-		say(o, "dry run: nothing changed");
+		ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
 		if (e)
 			ado_err_clear(e);
 		rc = 0;
 		goto out;
 	}
 
-	say(o, "restoring '%s' into new database '%s'", a->name, newdb);
+	ado_sayf(o->say, o->say_arg, "restoring '%s' into new database '%s'", a->name, newdb);
 	if (ado_pg_create_database(admin, newdb, e) < 0) {
 		create_hint(e);
 		goto out;
@@ -480,9 +468,9 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		goto out;
 	if (check_database(admin, newdb, a, subset, o->ntables, 0, &checked, e) < 0)
 		goto out;
-	say(o, "checked %zu table%s: row counts match the backup", checked, checked == 1 ? "" : "s");
+	ado_sayf(o->say, o->say_arg, "checked %zu table%s: row counts match the backup", checked, checked == 1 ? "" : "s");
 	if (o->to_database) {
-		say(o, "restored into '%s'; '%s' is unchanged", newdb, db);
+		ado_sayf(o->say, o->say_arg, "restored into '%s'; '%s' is unchanged", newdb, db);
 		created = 0;	/* the user asked for it: keep it */
 		rc = 0;
 		goto out;
@@ -518,7 +506,7 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 				if (blocking_sessions(admin, db, &nsess, e) < 0)
 					goto out;
 				if (nsess) {
-					say(o, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
+					ado_sayf(o->say, o->say_arg, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
 					if (ado_pg_terminate_sessions(admin, db, e) < 0)
 						goto out;
 				}
@@ -531,7 +519,7 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 			    ado_interrupted())
 				goto out;
 		}
-		say(o, "moved '%s' aside to '%s'", db, aside);
+		ado_sayf(o->say, o->say_arg, "moved '%s' aside to '%s'", db, aside);
 		if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
 			struct ado_err be;
 			ado_err_clear(&be);
@@ -541,17 +529,17 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 					       be.msg);
 				ado_err_hint(e, "ALTER DATABASE \"%s\" RENAME TO \"%s\" by hand", aside, db);
 			} else {
-				say(o, "moved '%s' back to '%s'", aside, db);
+				ado_sayf(o->say, o->say_arg, "moved '%s' back to '%s'", aside, db);
 			}
 			goto out;
 		}
 	} else {
-		say(o, "database '%s' does not exist: nothing to move aside", db);
+		ado_sayf(o->say, o->say_arg, "database '%s' does not exist: nothing to move aside", db);
 		if (ado_pg_rename_database(admin, newdb, db, e) < 0)
 			goto out;
 	}
 	swapped = 1;
-	say(o, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
+	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
 	    exists ? aside : "", exists ? "')" : "");
 	rc = 0;
 out:
@@ -562,7 +550,7 @@ out:
 			ado_warn("cannot drop unfinished database '%s': %s", newdb, de.msg);
 			ado_hint("drop it by hand: dropdb '%s'", newdb);
 		} else {
-			say(o, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
+			ado_sayf(o->say, o->say_arg, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
 		}
 	}
 	ado_pg_free(admin);

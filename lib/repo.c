@@ -71,6 +71,23 @@ int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info *
 	return 0;
 }
 
+int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, const char *job, struct ado_store **s,
+		       struct ado_backup_info **out, size_t *n, struct ado_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (ado_store_open(d, cfg, s, e) < 0) {
+		*s = NULL;
+		return -1;
+	}
+	if (ado_repo_list(*s, job, out, n, e) < 0) {
+		ado_store_free(*s);
+		*s = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 char *ado_ref_make(const struct ado_store *s, const char *job, const char *id)
 {
 	size_t n = strlen(s->url) + strlen(job) + strlen(id) + 3;

@@ -22,6 +22,11 @@ struct ado_backup_info {
 /* Backups of job in s, sorted oldest first. *out is malloc'd (free it). */
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e);
 
+/* Open destination d of cfg and list job's backups there (ado_repo_list).
+ * On failure *s is NULL and nothing needs freeing. */
+int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, const char *job, struct ado_store **s,
+		       struct ado_backup_info **out, size_t *n, struct ado_err *e);
+
 /* Reference "DEST/JOB/ID" -> a store for DEST plus job and id. DEST is a local
  * folder, or the URL of a configured destination. */
 int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_store **store, char **job, char **id,

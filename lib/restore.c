@@ -15,18 +15,17 @@
 #include "lock.h"
 #include "verify.h"
 
-static void say(const struct ado_files_restore_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct ado_files_restore_opts *o, const char *fmt, ...)
+void ado_sayf(ado_say_fn fn, void *arg, const char *fmt, ...)
 {
 	char buf[2048];
 	va_list ap;
 
-	if (!o->say)
+	if (!fn)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	o->say(o->say_arg, buf);
+	fn(arg, buf);
 }
 
 int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn fn, void *arg, struct ado_err *e)
@@ -43,7 +42,7 @@ int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn 
 			struct ado_err de;
 			size_t n = 0;
 			ado_err_clear(&de);
-			if (ado_store_open(&jb->dests[d], cfg, &s, &de) < 0 || ado_repo_list(s, jb->name, &v, &n, &de) < 0) {
+			if (ado_repo_open_list(cfg, &jb->dests[d], jb->name, &s, &v, &n, &de) < 0) {
 				ado_warn("cannot list '%s': %s", jb->dests[d].url, de.msg);
 				rc = -1;
 				if (e)
@@ -129,9 +128,8 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 		struct ado_err de;
 		size_t n = 0;
 		ado_err_clear(&de);
-		if (ado_store_open(&jb->dests[d], cfg, &s, &de) < 0 || ado_repo_list(s, jb->name, &v, &n, &de) < 0) {
+		if (ado_repo_open_list(cfg, &jb->dests[d], jb->name, &s, &v, &n, &de) < 0) {
 			ado_warn("skipping destination '%s': %s", jb->dests[d].url, de.msg);
-			ado_store_free(s);
 			continue;
 		}
 		for (size_t i = n; i-- > 0;) {
@@ -232,18 +230,18 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 		*slash = '\0';
 	snprintf(aside, sizeof(aside), "%s.before-%s", dir, m->id);
 	if (o->dry_run) {
-		say(o, "would restore '%s' (%llu entries, %llu bytes) from backup %s/%s", a->source,
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu entries, %llu bytes) from backup %s/%s", a->source,
 		    (unsigned long long)a->file_count, (unsigned long long)a->plain_size, m->job, m->id);
-		say(o, "would extract into a temporary folder in '%s' and check every file against the backup's index", parent);
+		ado_sayf(o->say, o->say_arg, "would extract into a temporary folder in '%s' and check every file against the backup's index", parent);
 		if (exists && !empty)
-			say(o, "would move the current '%s' aside to '%s'", dir, aside);
-		say(o, "would move the restored folder into place as '%s'", dir);
+			ado_sayf(o->say, o->say_arg, "would move the current '%s' aside to '%s'", dir, aside);
+		ado_sayf(o->say, o->say_arg, "would move the restored folder into place as '%s'", dir);
 		return 0;
 	}
 	if (!ia)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
 	/* say which backup: --job picks one, and the operator must know which */
-	say(o, "restoring '%s' from backup %s/%s", a->source, m->job, m->id);
+	ado_sayf(o->say, o->say_arg, "restoring '%s' from backup %s/%s", a->source, m->job, m->id);
 	if (ado_mkdirs(parent, 0700, e) < 0)
 		return -1;
 	/* a sibling, so the swap is a rename on one filesystem */
@@ -261,7 +259,7 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 		ado_err_prefix(e, "restored files do not match the backup");
 		goto out;
 	}
-	say(o, "restored %llu %s (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
+	ado_sayf(o->say, o->say_arg, "restored %llu %s (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
 	    cs.entries == 1 ? "entry" : "entries", (unsigned long long)cs.bytes);
 	if (exists && !empty) {
 		if (access(aside, F_OK) == 0) {
@@ -273,7 +271,7 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 			ado_err_set(e, ADO_E_IO, errno, "cannot move '%s' aside to '%s'", dir, aside);
 			goto out;
 		}
-		say(o, "moved the previous '%s' aside to '%s'", dir, aside);
+		ado_sayf(o->say, o->say_arg, "moved the previous '%s' aside to '%s'", dir, aside);
 	} else if (exists && rmdir(dir) < 0) {
 		ado_err_set(e, ADO_E_IO, errno, "cannot replace empty folder '%s'", dir);
 		goto out;
@@ -288,7 +286,7 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	}
 	free(tmp);
 	tmp = NULL;
-	say(o, "restored into '%s'", dir);
+	ado_sayf(o->say, o->say_arg, "restored into '%s'", dir);
 	rc = 0;
 out:
 	if (tmp) {

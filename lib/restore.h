@@ -16,6 +16,9 @@
 
 typedef void (*ado_say_fn)(void *arg, const char *msg);
 
+/* Format one step message and hand it to fn (nothing when fn is NULL). */
+void ado_sayf(ado_say_fn fn, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Every backup of job (or of every job when job is NULL) on every destination
  * of the config, in config order, oldest first per destination. */
 typedef void (*ado_list_fn)(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *b);
