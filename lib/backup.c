@@ -114,8 +114,17 @@ static int chain_open(struct run *r, const char *artifact, int threaded, struct 
 			goto fail;
 		c->head = w;
 	}
+	if (threaded) {
+		/* encryption, the stored-bytes hash and the writes get a thread of their own */
+		if (!(w = ado_thread_writer_new(w, 4, e)))
+			goto fail;
+		c->head = w;
+	}
 	if (!(w = ado_compress_writer_new(w, r->job->compression, r->job->compression_level, threaded ? r->threads : 0,
 					  e)))
+		goto fail;
+	c->head = w;
+	if (!(w = ado_hash_writer_new(w, &c->plain, e)))
 		goto fail;
 	c->head = w;
 	if (threaded) {
@@ -123,9 +132,6 @@ static int chain_open(struct run *r, const char *artifact, int threaded, struct 
 			goto fail;
 		c->head = w;
 	}
-	if (!(w = ado_hash_writer_new(w, &c->plain, e)))
-		goto fail;
-	c->head = w;
 	return 0;
 fail:
 	ado_writer_free(c->head ? c->head : c->tee);
