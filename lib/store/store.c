@@ -12,11 +12,10 @@ int ado_store_open(const struct ado_dest *d, const struct ado_config *cfg, struc
 		return ado_store_local_open(d->prefix ? d->prefix : d->url, out, e);
 	case ADO_DEST_S3:
 	case ADO_DEST_S3_GLACIER:
-		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "destination '%s': the S3 driver is not built into this version",
-			    d->url);
+		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the S3 driver is not built into this version (for '%s')", d->url);
 		return ado_err_hint(e, "use a local: destination, or upgrade ado-dr");
 	case ADO_DEST_AZURE:
-		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "destination '%s': the Azure Blob driver is not built into this version",
+		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the Azure Blob driver is not built into this version (for '%s')",
 			    d->url);
 		return ado_err_hint(e, "use a local: destination, or upgrade ado-dr");
 	}
