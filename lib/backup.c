@@ -249,8 +249,9 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
+	/* every check that can refuse the target (missing table, view, privilege) happens here, before pg_dump */
 	if (ado_pg_connect(r->cfg, t->database, &pg, e) < 0 || ado_pg_dump_find(pg, &dump, &dump_version, e) < 0 ||
-	    ado_pg_snapshot_begin(pg, t->tables, t->ntables, &snap, e) < 0)
+	    ado_pg_snapshot_open(pg, t->tables, t->ntables, &snap, e) < 0)
 		goto out;
 	if (chain_open(r, name, 1, &c, e) < 0)
 		goto out;
@@ -260,6 +261,10 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 	if (!(rd = ado_fd_reader_new(fd, 1, e)))
 		goto out;
 	fd = -1;
+	/* the row counts run on the server in the snapshot transaction while
+	 * pg_dump dumps that snapshot: the same rows, without adding their time */
+	if (ado_pg_count_send(pg, snap, e) < 0 || !(rd = ado_pg_count_reader_new(pg, rd, e)))
+		goto out;
 	if (ado_pump(rd, c.head, e) < 0) {
 		ado_reader_free(rd);
 		rd = NULL;
@@ -272,7 +277,7 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 	{
 		int w = ado_pg_child_wait(pid, what, e);
 		pid = -1;
-		if (w < 0)
+		if (w < 0 || ado_pg_count_finish(pg, e) < 0)
 			goto out;
 	}
 	if (chain_close(r, &c, e) < 0)
@@ -298,12 +303,14 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 oom:
 	ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 out:
+	/* the read end goes first: a pg_dump blocked on a full pipe then dies
+	 * of SIGPIPE instead of being waited for forever */
 	if (fd >= 0)
 		close(fd);
+	ado_reader_free(rd);
 	if (pid > 0) {
 		ado_pg_child_wait(pid, "pg_dump", NULL);
 	}
-	ado_reader_free(rd);
 	chain_free(&c);
 	if (pg)
 		ado_pg_snapshot_end(pg, snap);

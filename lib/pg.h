@@ -107,7 +107,10 @@ int ado_pg_server_major(struct ado_pg *pg);
  * every missing table; ADO_E_CONFIG for a name that does not parse or is not
  * a table (a view...); ADO_E_DB "permission denied for table 'public.t' in
  * database 'X'" with a GRANT SELECT hint; ADO_E_DB for anything else. On
- * failure the transaction is rolled back and *out is left NULL. */
+ * failure the transaction is rolled back and *out is left NULL.
+ * It is ado_pg_snapshot_open + ado_pg_count_send + ado_pg_count_finish
+ * (below), so the tables stay locked IN ACCESS SHARE MODE until the end too;
+ * a backup uses those three itself, to run the counts beside pg_dump. */
 struct ado_pg_table {
 	char *name;	/* qualified, quoted, as pg_dump -t wants it: "public"."Mixed Case" */
 	char *display;	/* schema.table unquoted, for manifests and messages: public.Mixed Case */
@@ -254,5 +257,45 @@ int ado_pg_count_tables(struct ado_pg *pg, long *n, struct ado_err *e);
  * given) and table, both new strings. ADO_E_CONFIG on an unterminated quote,
  * an empty part or more than two parts. Exposed for tests and config checks. */
 int ado_pg_parse_table(const char *raw, char **schema, char **table, struct ado_err *e);
+
+/* --- backup: the row counts beside the dump (added in issue 3, performance) ---
+ * ado_pg_snapshot_begin counts every table before returning, so a dump
+ * spawned after it waits for the counts. These split it: open the snapshot
+ * (every check that can refuse a backup happens here, before pg_dump
+ * starts), spawn pg_dump on it, send the counts, pump the dump through
+ * ado_pg_count_reader_new, then collect them with ado_pg_count_finish. The
+ * counts run on the server in the snapshot transaction, so they still equal
+ * the rows pg_dump --snapshot writes.
+ *
+ * ado_pg_snapshot_open: ado_pg_snapshot_begin without the counts (rows are
+ * -1): BEGIN, export, resolve each table, check SELECT, and LOCK TABLE ONLY
+ * every table IN ACCESS SHARE MODE until ado_pg_snapshot_end, so that no
+ * TRUNCATE or rewrite lands between the counts and the dump. Errors as
+ * ado_pg_snapshot_begin. */
+int ado_pg_snapshot_open(struct ado_pg *pg, char *const *tables, size_t ntables, struct ado_pg_snapshot **out,
+			 struct ado_err *e);
+/* Send SELECT count(*) FROM ONLY t for every table of s, without waiting.
+ * s must be pg's open snapshot and outlive the counts; its rows are set to
+ * -1 and filled as results come. Until ado_pg_count_finish (or
+ * ado_pg_snapshot_end, which cancels counts still running) pg's connection
+ * is busy: call no other function that queries through pg.
+ * Errors: ADO_E_INTERNAL (counts already running, no open transaction),
+ * ADO_E_DB (the send failed), ADO_E_NOMEM. */
+int ado_pg_count_send(struct ado_pg *pg, struct ado_pg_snapshot *s, struct ado_err *e);
+/* Take whatever results have arrived, never blocking: 1 when every count is
+ * in, 0 while some run, -1 with e when a count failed (ADO_E_DB "cannot
+ * count the rows of table 'public.t' in database 'X': ...") or none was sent
+ * (ADO_E_INTERNAL). */
+int ado_pg_count_poll(struct ado_pg *pg, struct ado_err *e);
+/* Wait for every count (rows then filled in s) and free the connection: 0,
+ * or -1 with the count's error as ado_pg_count_poll. When the run is
+ * interrupted (ado_interrupted()) while waiting, the counts are cancelled:
+ * ADO_E_INTERRUPTED "row counts in database 'X' interrupted by signal N". */
+int ado_pg_count_finish(struct ado_pg *pg, struct ado_err *e);
+/* A reader passing `inner` (the dump's fd reader; owned, freed with it, even
+ * when this fails) through unchanged while polling pg's counts after each
+ * read: their results are taken as they come, and a failed count fails the
+ * read with the count's error, ending the dump early. */
+struct ado_reader *ado_pg_count_reader_new(struct ado_pg *pg, struct ado_reader *inner, struct ado_err *e);
 
 #endif

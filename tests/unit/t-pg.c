@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "io/io.h"
 #include "pg.h"
 #include "sig.h"
 #include "tap.h"
@@ -262,6 +263,148 @@ static void test_snapshot(struct ado_pg *pg, struct ado_pg_snapshot **keep)
 	ado_pg_free(lim);
 }
 
+/* Read r to its end into path; bytes read, or -1 with e. */
+static long long read_all(struct ado_reader *r, const char *path, struct ado_err *e)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char buf[65536];
+	long long total = 0;
+	size_t got;
+
+	for (;;) {
+		if (ado_reader_read(r, buf, sizeof(buf), &got, e) < 0) {
+			total = -1;
+			break;
+		}
+		if (got == 0)
+			break;
+		if (write(out, buf, got) != (ssize_t)got) {
+			total = -1;
+			break;
+		}
+		total += got;
+	}
+	close(out);
+	return total;
+}
+
+/* The split snapshot: open (checks, no counts), pg_dump, counts sent beside
+ * it and polled by the dump's reader, collected after. */
+static void test_counts(struct ado_pg *pg0)
+{
+	char *listed[] = { "users", "tasks", "Mixed Case Table" };
+	char *missing[] = { "users", "nope" };
+	char *tool = NULL, *version = NULL, path[600], before[64], after[64], buf[100];
+	struct ado_pg_snapshot *s = NULL;
+	struct ado_reader *rd = NULL;
+	struct ado_pg *pg = NULL;
+	struct ado_err e = { 0 };
+	long long size;
+	pid_t pid = -1;
+	int fd = -1, rc;
+
+	if (ado_pg_connect_like(pg0, "ado_primary", &pg, &e) < 0) {
+		ok(0, "counts: connect: %s", e.msg);
+		return;
+	}
+	ok(ado_pg_snapshot_open(pg, missing, 2, &s, &e) < 0 && !s, "open: a missing table is refused before any dump");
+	is_int(e.kind, ADO_E_NOTFOUND, "open: missing: ADO_E_NOTFOUND");
+	is_str(e.msg, "table 'nope' not found in database 'ado_primary'", "open: missing: message");
+
+	ok(ado_pg_count_poll(pg, &e) < 0 && e.kind == ADO_E_INTERNAL, "poll before any send: ADO_E_INTERNAL");
+	is_str(e.msg, "no row counts were sent in database 'ado_primary'", "poll before send: message");
+	ok(ado_pg_count_finish(pg, &e) < 0 && e.kind == ADO_E_INTERNAL, "finish before any send: ADO_E_INTERNAL");
+
+	sql_value("ado_primary", "SELECT count(*) FROM users", before, sizeof(before));
+	ok(ado_pg_snapshot_open(pg, listed, 3, &s, &e) == 0 && s, "open listed tables: %s", e.msg);
+	if (!s)
+		goto out;
+	ok(s->tables[0].rows == -1 && s->tables[2].rows == -1, "open: nothing counted yet (-1)");
+	is_str(s->tables[2].name, "\"public\".\"Mixed Case Table\"", "open: names resolved");
+	/* ACCESS SHARE is held: a TRUNCATE or rewrite waits for the end of the backup. */
+	ok(sql("ado_primary", "SET lock_timeout = '200ms'; BEGIN; LOCK TABLE \"Mixed Case Table\" IN ACCESS EXCLUSIVE "
+	       "MODE; ROLLBACK") < 0, "open: the tables are locked against ACCESS EXCLUSIVE");
+	ok(sql("ado_primary", "INSERT INTO users (email) SELECT 'conc' || g || '@example.com' FROM generate_series(1, 7) g")
+	   == 0, "rows inserted after the snapshot");
+	sql_value("ado_primary", "SELECT count(*) FROM users", after, sizeof(after));
+	ok(atoll(after) == atoll(before) + 7, "live table grew to %s", after);
+
+	ok(ado_pg_dump_find(pg, &tool, &version, &e) == 0 && ado_pg_dump_spawn(pg, tool, s, 0, &pid, &fd, &e) == 0,
+	   "pg_dump spawned before the counts: %s", e.msg);
+	ok(ado_pg_count_send(pg, s, &e) == 0, "counts sent: %s", e.msg);
+	ok(ado_pg_count_send(pg, s, &e) < 0 && e.kind == ADO_E_INTERNAL, "a second send: ADO_E_INTERNAL");
+	is_str(e.msg, "row counts are already running in database 'ado_primary'", "second send: message");
+	rc = ado_pg_count_poll(pg, &e);
+	ok(rc == 0 || rc == 1, "poll while the dump runs: 0 or 1 (%d)", rc);
+	rd = fd >= 0 ? ado_fd_reader_new(fd, 1, &e) : NULL;
+	fd = -1;
+	if (rd)
+		rd = ado_pg_count_reader_new(pg, rd, &e);
+	snprintf(path, sizeof(path), "%s/counted.dump", tmp);
+	size = rd ? read_all(rd, path, &e) : -1;
+	ok(size > 0, "the dump reads through the counting reader (%lld bytes)", size);
+	like(read_file(path), "PGDMP", "counting reader: bytes unchanged (custom-format header)");
+	ado_reader_free(rd);
+	rd = NULL;
+	ok(pid > 0 && ado_pg_child_wait(pid, "pg_dump for database 'ado_primary'", &e) == 0, "pg_dump ends: %s", e.msg);
+	pid = -1;
+	ok(ado_pg_count_finish(pg, &e) == 0, "counts collected: %s", e.msg);
+	snprintf(buf, sizeof(buf), "%lld", (long long)s->tables[0].rows);
+	is_str(buf, before, "users counted in the snapshot, not the live table");
+	is_int(s->tables[1].rows, 500, "tasks counted");
+	is_int(s->tables[2].rows, 120, "mixed-case table counted");
+	ok(ado_pg_count_poll(pg, &e) < 0 && e.kind == ADO_E_INTERNAL, "after finish nothing is pending");
+	ado_pg_snapshot_end(pg, s);
+	s = NULL;
+
+	/* A count that fails: its table is named, the rest skipped, the reader fails too. */
+	ok(ado_pg_snapshot_open(pg, listed, 3, &s, &e) == 0, "open again: %s", e.msg);
+	if (!s)
+		goto out;
+	free(s->tables[1].name);
+	s->tables[1].name = strdup("\"public\".\"gone_meanwhile\"");
+	ok(ado_pg_count_send(pg, s, &e) == 0, "send counts with a table that fails");
+	snprintf(path, sizeof(path), "%s/small", tmp);
+	write_file(path, "some bytes\n", 0600);
+	rd = ado_pg_count_reader_new(pg, ado_fd_reader_new(open(path, O_RDONLY), 1, &e), &e);
+	rc = 0;
+	for (int i = 0; i < 100 && rd && rc == 0; i++) {
+		struct timespec tick = { 0, 20 * 1000 * 1000 };
+		size_t got;
+		rc = ado_reader_read(rd, buf, sizeof(buf), &got, &e);
+		if (rc == 0)
+			nanosleep(&tick, NULL);
+	}
+	ok(rc < 0 && e.kind == ADO_E_DB, "the reader fails with the count's error");
+	is_str(e.msg, "cannot count the rows of table 'public.tasks' in database 'ado_primary': relation "
+	       "\"public.gone_meanwhile\" does not exist", "failed count: the table and the server's reason");
+	ado_reader_free(rd);
+	rd = NULL;
+	ok(ado_pg_count_finish(pg, &e) < 0 && e.kind == ADO_E_DB, "finish reports the failed count");
+	like(e.msg, "cannot count the rows of table 'public.tasks'", "finish: same message");
+	ado_pg_snapshot_end(pg, s);
+	s = NULL;
+
+	/* Counts still running when the snapshot ends are cancelled: the connection is free again. */
+	ok(ado_pg_snapshot_open(pg, NULL, 0, &s, &e) == 0 && ado_pg_count_send(pg, s, &e) == 0,
+	   "whole-database counts sent: %s", e.msg);
+	ado_pg_snapshot_end(pg, s);
+	s = NULL;
+	ok(ado_pg_snapshot_begin(pg, listed, 3, &s, &e) == 0, "after an end with counts in flight, begin works: %s",
+	   e.msg);
+	ok(s && s->tables[1].rows == 500, "begin still counts (open + send + finish)");
+out:
+	if (fd >= 0)
+		close(fd);
+	ado_reader_free(rd);
+	if (pid > 0)
+		ado_pg_child_wait(pid, "pg_dump", NULL);
+	ado_pg_snapshot_end(pg, s);
+	ado_pg_free(pg);
+	free(tool);
+	free(version);
+}
+
 static void test_find(struct ado_pg *pg)
 {
 	char *path = NULL, *version = NULL, fake[600];
@@ -407,6 +550,7 @@ int main(void)
 	test_snapshot(pg, &s);
 	if (!s)
 		return done_testing() | 1;
+	test_counts(pg);
 	test_dump_fail(pg, s);
 
 	snprintf(dump1, sizeof(dump1), "%s/listed.dump", tmp);
