@@ -1,7 +1,9 @@
 /* ado-restore - list backups and bring one back: files into a folder, a
  * database under its name or another, or one artifact's plaintext to stdout.
  * Thin: options -> config -> select -> one lib call -> exit status. */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +232,11 @@ int main(int argc, char **argv)
 	}
 	if (cat) {
 		if (ado_restore_cat(s, m, argv[optind + 1], k, 1, &e) < 0) {
+			/* the reader went away (| head): quiet, as if SIGPIPE had ended us */
+			if (e.sys_errno == EPIPE) {
+				status = 128 + SIGPIPE;
+				goto out;
+			}
 			ado_log_err(&e);
 			goto out;
 		}

@@ -67,6 +67,6 @@ say "compare with the original"
 run diff -r "$D/etc-ado" "$D/restored" && echo "no differences"
 
 say "break-glass: one artifact's plaintext, straight into tar"
-ado-restore -c "$D/backup-strategy.yml" --cat "$REF1" "$(basename "$(ls "$REF1"/*.tar.zst.enc)")" | tar -tvf - | head -5
+ado-restore -c "$D/backup-strategy.yml" --cat "$REF1" "$(basename "$(ls "$REF1"/*.tar.zst.enc)")" | tar -tvf - | sed -n 1,5p
 
 say "done; everything is in $D (rm -rf it when finished)"
