@@ -94,6 +94,31 @@ static void say(void *arg, const char *msg)
 	fflush(stdout);
 }
 
+/* Restore the picked artifact: files into to_dir, a database by swap or under to_db. */
+static int restore_one(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
+		       const struct ado_artifact *pick, struct ado_keyring *k, const char *to_dir, const char *to_db,
+		       char **tables, size_t ntables, int pjobs, int force, int dry, struct ado_err *e)
+{
+	if (strcmp(pick->kind, "files") == 0) {
+		struct ado_files_restore_opts fo = { force, dry, say, NULL };
+		if (!to_dir) {
+			ado_err_set(e, ADO_E_USAGE, 0, "target '%s' holds files: give --to-dir DIR", pick->target);
+			return -1;
+		}
+		return ado_restore_files(s, m, pick, k, to_dir, &fo, e);
+	} else {
+		struct ado_db_restore_opts dbo = { 0 };
+		dbo.to_database = to_db;
+		dbo.tables = tables;
+		dbo.ntables = ntables;
+		dbo.jobs = pjobs;
+		dbo.force = force;
+		dbo.dry_run = dry;
+		dbo.say = say;
+		return ado_pg_restore_artifact(cfg, s, m, pick, k, &dbo, e);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON };
@@ -269,33 +294,38 @@ int main(int argc, char **argv)
 			status = ADO_EXIT_USAGE;
 			goto out;
 		}
-		if (strcmp(pick->kind, "files") == 0) {
-			struct ado_files_restore_opts fo = { force, dry, say, NULL };
-			if (!to_dir) {
-				ado_error("target '%s' holds files: give --to-dir DIR", pick->target);
-				status = ADO_EXIT_USAGE;
-				goto out;
-			}
-			if (ado_restore_files(s, m, pick, k, to_dir, &fo, &e) < 0) {
-				ado_log_err(&e);
-				status = e.kind == ADO_E_INTERRUPTED ? ado_sig_exit(ado_interrupted()) : ADO_EXIT_FAIL;
-				goto out;
-			}
-		} else {
-			struct ado_db_restore_opts dbo = { 0 };
-			dbo.to_database = to_db;
-			dbo.tables = tables;
-			dbo.ntables = ntables;
-			dbo.jobs = pjobs;
-			dbo.force = force;
-			dbo.dry_run = dry;
-			dbo.say = say;
-			if (ado_pg_restore_artifact(cfg, s, m, pick, k, &dbo, &e) < 0) {
+		/* A copy that fails its checks leaves everything as it was; with
+		 * --job, the same backup on the job's next destination is tried. */
+		for (;;) {
+			struct ado_store *next = NULL;
+			struct ado_manifest *m2 = NULL;
+			const struct ado_artifact *p2;
+			int rc = restore_one(cfg, s, m, pick, k, to_dir, to_db, tables, ntables, pjobs, force, dry, &e);
+			if (rc == 0)
+				break;
+			if (!job || !ado_restore_copy_damaged(&e) ||
+			    !ado_restore_next_copy(cfg, jobname, id, s->url, &next)) {
 				ado_log_err(&e);
 				status = e.kind == ADO_E_INTERRUPTED ? ado_sig_exit(ado_interrupted())
 								     : (ado_err_exit(e.kind) == 2 ? 2 : ADO_EXIT_FAIL);
 				goto out;
 			}
+			ado_log_err(&e);
+			ado_warn("the copy at '%s' failed its checks; trying the copy at '%s'", s->url, next->url);
+			if (ado_repo_manifest(next, jobname, id, k, &m2, NULL, &e) < 0 ||
+			    !(p2 = ado_manifest_find(m2, pick->name))) {
+				if (m2)
+					ado_err_set(&e, ADO_E_INTEGRITY, 0, "the copy at '%s' lacks '%s'", next->url, pick->name);
+				ado_log_err(&e);
+				ado_manifest_free(m2);
+				ado_store_free(next);
+				goto out;
+			}
+			ado_manifest_free(m);
+			ado_store_free(s);
+			m = m2;
+			s = next;
+			pick = p2;
 		}
 	}
 	status = ADO_EXIT_OK;

@@ -57,6 +57,38 @@ int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn 
 	return rc;
 }
 
+int ado_restore_next_copy(const struct ado_config *cfg, const char *job, const char *id, const char *after_url,
+			  struct ado_store **store)
+{
+	const struct ado_job *jb = ado_config_job(cfg, job);
+	int passed = 0;
+
+	*store = NULL;
+	for (size_t d = 0; jb && d < jb->ndests; d++) {
+		struct ado_store *s = NULL;
+		char path[512];
+		if (ado_store_open(&jb->dests[d], cfg, &s, NULL) < 0)
+			continue;
+		if (!passed) {
+			passed = strcmp(s->url, after_url) == 0;
+			ado_store_free(s);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s/%s", job, id, ADO_MANIFEST_NAME);
+		if (ado_store_exists(s, path, NULL, NULL) == 1) {
+			*store = s;
+			return 1;
+		}
+		ado_store_free(s);
+	}
+	return 0;
+}
+
+int ado_restore_copy_damaged(const struct ado_err *err)
+{
+	return err->kind == ADO_E_INTEGRITY || err->kind == ADO_E_AUTH || err->kind == ADO_E_FORMAT;
+}
+
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e)
 {
 	static const char *fmts[] = { "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%MZ",

@@ -39,6 +39,15 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
  * "/etc/ado/config/"), or that source without its trailing '/'? NULL matches all. */
 int ado_artifact_matches(const struct ado_artifact *a, const char *target);
 
+/* The same backup (job/id) on the next destination of the job after the one
+ * whose root is after_url, complete there: for when a copy fails its checks.
+ * Returns 1 and opens *store, 0 when there is no further copy. */
+int ado_restore_next_copy(const struct ado_config *cfg, const char *job, const char *id, const char *after_url,
+			  struct ado_store **store);
+
+/* Did err come from a damaged copy (worth trying another destination's)? */
+int ado_restore_copy_damaged(const struct ado_err *err);
+
 /* "2026-11-25", "2026-11-25 22:15", "2026-11-25T22:15:00Z", a backup id -> UTC time. */
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e);
 
