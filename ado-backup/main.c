@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		"  -a, --all           every job in the config\n"
 		"  -n, --dry-run       say what would be backed up and where; store nothing\n"
 		"      --crontab       print one crontab line per scheduled job and exit\n"
-		"      --threads N     compressor threads (default 2)\n"
+		"      --threads N     zstd compressor threads (default: one per core, at most 4)\n"
 		"  -q, --quiet         errors only\n"
 		"  -v, --verbose       say what happens\n"
 		"  -h, --help          this text\n"

@@ -408,7 +408,13 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 	r.job = job;
 	r.o = o;
 	r.rep = rep;
-	r.threads = o->threads > 0 ? o->threads : 2;
+	if (o->threads > 0) {
+		r.threads = o->threads;
+	} else {
+		/* zstd workers: one per core, at most 4 (more rarely pays for its memory) */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		r.threads = n < 1 ? 1 : n > 4 ? 4 : (int)n;
+	}
 	if (job->ndests > MAX_DESTS)
 		return ado_err_set(e, ADO_E_CONFIG, 0, "job '%s' has more than %d destinations", job->name, MAX_DESTS);
 	if (job->encrypt && !o->keyring)
