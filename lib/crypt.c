@@ -78,17 +78,6 @@ static uint32_t get_be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int all_zero(const unsigned char *p, size_t n)
 {
 	unsigned char acc = 0;
@@ -161,7 +150,7 @@ void ado_key_id(const unsigned char master[ADO_KEY_LEN], char out[ADO_KEYID_LEN 
 	if (EVP_Digest(buf, sizeof(buf), md, &mdlen, EVP_sha256(), NULL) != 1)
 		memset(md, 0, sizeof(md));	/* cannot happen with the default provider */
 	OPENSSL_cleanse(buf, sizeof(buf));
-	to_hex(md, ADO_KEYID_LEN / 2, out);
+	ado_hex(md, ADO_KEYID_LEN / 2, out);
 }
 
 int ado_manifest_mac(const unsigned char master[ADO_KEY_LEN], const void *body, size_t n, char out[65],
@@ -179,7 +168,7 @@ int ado_manifest_mac(const unsigned char master[ADO_KEY_LEN], const void *body, 
 		ossl_fail(e, "HMAC-SHA256");
 		goto out;
 	}
-	to_hex(mac, sizeof(mac), out);
+	ado_hex(mac, sizeof(mac), out);
 	rc = 0;
 out:
 	OPENSSL_cleanse(key, sizeof(key));

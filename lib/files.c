@@ -40,27 +40,6 @@ void ado_files_set_test_hook(void (*fn)(void *arg, const char *rel, const char *
 
 /* --- small helpers --- */
 
-static void hex(const unsigned char *md, unsigned int n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned int i = 0; i < n; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static void sha256_buf(const void *buf, size_t n, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	if (EVP_Digest(buf, n, md, &len, EVP_sha256(), NULL) != 1)
-		len = 0;
-	hex(md, len, out);
-}
-
 static int needs_escape(unsigned char c)
 {
 	return c == '%' || c < 0x20 || c == 0x7f;
@@ -471,7 +450,7 @@ static int copy_data(struct bctx *c, struct archive *disk, struct archive *aw, c
 		done += (int64_t)n;
 	}
 	EVP_DigestFinal_ex(c->md, md, &mdlen);
-	hex(md, mdlen, sha);
+	ado_hex(md, mdlen, sha);
 	return 0;
 }
 
@@ -552,7 +531,7 @@ static int write_entry(struct bctx *c, struct archive *disk, struct archive *aw,
 		if (!target)
 			target = "";
 		size = strlen(target);
-		sha256_buf(target, size, sha);
+		ado_sha256_hex(target, size, sha);
 	} else {
 		kind = 'o';
 	}
@@ -1238,7 +1217,7 @@ static int hash_file(struct cstate *c, const char *path, char out[65], struct ad
 	}
 	close(fd);
 	EVP_DigestFinal_ex(c->md, md, &mdlen);
-	hex(md, mdlen, out);
+	ado_hex(md, mdlen, out);
 	return 0;
 }
 
@@ -1319,7 +1298,7 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 		if (n < 0) {
 			mismatch(c, "'%s': cannot read the symlink: %s", name, strerror(errno));
 		} else {
-			sha256_buf(target, (size_t)n, got);
+			ado_sha256_hex(target, (size_t)n, got);
 			if (strcmp(got, li.sha) != 0)
 				mismatch(c, "'%s': symlink target differs", name);
 		}

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "ado.h"
+#include "io/io.h"
 #include "json.h"
 
 static const char HMAC_LINE[] = "\n  \"hmac\": ";
@@ -119,17 +120,6 @@ static time_t parse_time(const char *s)
 	return timegm(&tm);
 }
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 static int unhex(const char *s, unsigned char *out, size_t n)
 {
 	if (!s || strlen(s) != 2 * n)
@@ -172,7 +162,7 @@ int ado_manifest_serialize(const struct ado_manifest *m, const unsigned char *ma
 			ado_json_kint(&j, "scrypt_log2n", m->kdf.log2n);
 			ado_json_kint(&j, "scrypt_r", m->kdf.r);
 			ado_json_kint(&j, "scrypt_p", m->kdf.p);
-			hex(m->kdf.salt, sizeof(m->kdf.salt), salt);
+			ado_hex(m->kdf.salt, sizeof(m->kdf.salt), salt);
 			ado_json_kstr(&j, "scrypt_salt", salt);
 		}
 		ado_json_kstr(&j, "key_id", m->key_id);

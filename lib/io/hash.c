@@ -12,17 +12,6 @@ struct hash_state {
 	uint64_t size;
 };
 
-static void hex(const unsigned char *md, unsigned int len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (unsigned int i = 0; i < len; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 static int hash_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
 {
 	struct hash_state *st = w->state;
@@ -42,7 +31,7 @@ static int hash_close(struct ado_writer *w, struct ado_err *e)
 
 	if (!EVP_DigestFinal_ex(st->ctx, md, &len) || len != 32)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot finish 'sha256' digest");
-	hex(md, len, st->out->sha256);
+	ado_hex(md, len, st->out->sha256);
 	st->out->size = st->size;
 	return w->next ? ado_writer_close(w->next, e) : 0;
 }
@@ -104,5 +93,17 @@ void ado_sha256_hex(const void *buf, size_t n, char out[65])
 		out[0] = '\0';
 		return;
 	}
-	hex(md, len, out);
+	ado_hex(md, len, out);
+}
+
+void ado_hex(const void *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = in;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
 }

@@ -76,6 +76,8 @@ struct ado_writer *ado_hash_writer_new(struct ado_writer *next, struct ado_diges
 
 /* One-shot helpers. */
 void ado_sha256_hex(const void *buf, size_t n, char out[65]);
+/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+void ado_hex(const void *in, size_t n, char *out);
 
 /* --- sinks --- */
 /* Write to fd; close(fd) at close time if own_fd. */
