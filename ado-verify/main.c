@@ -70,23 +70,19 @@ static void log_line(struct ctx *c, const char *fmt, const char *ref, const char
 	fflush(c->log);
 }
 
-static void verify_one(struct ctx *c, struct ado_store *s, const char *job, const char *id)
+/* One result line: "ok REF" / "FAIL REF: reason" (or a JSON object), the
+ * same in --log, and the error's hint on stderr after it. e NULL: passed. */
+static void report(struct ctx *c, const char *ref, const char *job, const char *id, const struct ado_err *e,
+		   const struct ado_verify_result *res)
 {
-	struct ado_verify_result res;
-	struct ado_err e;
-	char *ref = ado_ref_make(s, job, id), reason[1400];
-	int rc;
+	char reason[1400] = "";
 
-	ado_err_clear(&e);
-	rc = ado_verify_backup(c->cfg, s, job, id, &c->vo, &res, &e);
-	if (rc == 0) {
-		c->ok++;
-		reason[0] = '\0';
-	} else {
-		char clean[1400];
+	if (e) {
+		char raw[1400];
 		c->failed++;
-		ado_err_str(&e, clean, sizeof(clean));
-		ado_log_redact_copy(reason, sizeof(reason), clean);
+		ado_log_redact_copy(reason, sizeof(reason), ado_err_str(e, raw, sizeof(raw)));
+	} else {
+		c->ok++;
 	}
 	if (c->json) {
 		struct ado_buf b;
@@ -95,35 +91,48 @@ static void verify_one(struct ctx *c, struct ado_store *s, const char *job, cons
 		ado_json_init(&j, &b, 0);
 		ado_json_obj_begin(&j, NULL);
 		ado_json_kstr(&j, "ref", ref);
-		ado_json_kstr(&j, "status", rc == 0 ? "ok" : "fail");
+		ado_json_kstr(&j, "status", e ? "fail" : "ok");
 		ado_json_kstr(&j, "level", c->level_name);
 		ado_json_kstr(&j, "job", job);
 		ado_json_kstr(&j, "id", id);
-		if (rc == 0) {
-			ado_json_kuint(&j, "artifacts", res.artifacts);
-			ado_json_kuint(&j, "bytes", res.bytes);
-			ado_json_kuint(&j, "files", res.files);
-			ado_json_kuint(&j, "tables", res.tables);
-			ado_json_kbool(&j, "authenticated", res.authenticated);
+		if (!e) {
+			ado_json_kuint(&j, "artifacts", res->artifacts);
+			ado_json_kuint(&j, "bytes", res->bytes);
+			ado_json_kuint(&j, "files", res->files);
+			ado_json_kuint(&j, "tables", res->tables);
+			ado_json_kbool(&j, "authenticated", res->authenticated);
 		} else {
 			ado_json_kstr(&j, "reason", reason);
-			ado_json_kstr(&j, "error", ado_err_name(e.kind));
+			ado_json_kstr(&j, "error", ado_err_name(e->kind));
 		}
 		ado_json_obj_end(&j);
 		printf("%s\n", b.data ? b.data : "{}");
 		ado_buf_free(&b);
-	} else if (rc == 0) {
+	} else if (!e) {
 		printf("ok %s\n", ref);
 	} else {
 		printf("FAIL %s: %s\n", ref, reason);
 	}
 	fflush(stdout);
-	if (rc < 0 && e.hint[0])
-		ado_hint("%s", e.hint);	/* after the result line it explains */
-	if (rc == 0)
-		log_line(c, "ok %s%s", ref, "");
-	else
+	if (e && e->hint[0])
+		ado_hint("%s", e->hint);	/* after the result line it explains */
+	if (e)
 		log_line(c, "FAIL %s: %s", ref, reason);
+	else
+		log_line(c, "ok %s%s", ref, "");
+}
+
+static void verify_one(struct ctx *c, struct ado_store *s, const char *job, const char *id)
+{
+	struct ado_verify_result res;
+	struct ado_err e;
+	char *ref = ado_ref_make(s, job, id);
+
+	ado_err_clear(&e);
+	if (ado_verify_backup(c->cfg, s, job, id, &c->vo, &res, &e) < 0)
+		report(c, ref ? ref : id, job, id, &e, NULL);
+	else
+		report(c, ref ? ref : id, job, id, NULL, &res);
 	free(ref);
 }
 
@@ -135,21 +144,7 @@ static void verify_ref(struct ctx *c, const char *ref)
 
 	ado_err_clear(&e);
 	if (ado_ref_parse(ref, c->cfg, &s, &job, &id, &e) < 0) {
-		c->failed++;
-		if (c->json) {
-			struct ado_buf b;
-			ado_buf_init(&b);
-			ado_buf_puts(&b, "{\"ref\":");
-			ado_json_cstr(&b, ref);
-			ado_buf_puts(&b, ",\"status\":\"fail\",\"reason\":");
-			ado_json_cstr(&b, e.msg);
-			ado_buf_puts(&b, ",\"error\":\"USAGE\"}");
-			printf("%s\n", b.data ? b.data : "{}");
-			ado_buf_free(&b);
-		} else {
-			printf("FAIL %s: %s\n", ref, e.msg);
-		}
-		log_line(c, "FAIL %s: %s", ref, e.msg);
+		report(c, ref, NULL, NULL, &e, NULL);
 		return;
 	}
 	verify_one(c, s, job, id);
@@ -176,9 +171,8 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		size_t n = 0;
 		ado_err_clear(&e);
 		if (ado_repo_open_list(c->cfg, &jb->dests[d], jb->name, &s, &v, &n, &e) < 0) {
-			c->failed++;
-			printf("FAIL %s: cannot list: %s\n", jb->dests[d].url, e.msg);
-			log_line(c, "FAIL %s: cannot list: %s", jb->dests[d].url, e.msg);
+			ado_err_prefix(&e, "cannot list");
+			report(c, jb->dests[d].url, jb->name, NULL, &e, NULL);
 			continue;
 		}
 		for (size_t i = 0; i < n && !ado_interrupted(); i++) {
@@ -194,11 +188,11 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 	}
 	if (found == 0) {
 		char d[64] = "";
+		struct ado_err e;
 		if (since > 0)
 			ado_duration_format(since, d, sizeof(d));
-		c->failed++;
-		printf("FAIL %s: no complete backup%s%s\n", jb->name, since > 0 ? " in the last " : "", d);
-		log_line(c, "FAIL %s: %s", jb->name, "no complete backup found");
+		ado_err_set(&e, ADO_E_NOTFOUND, 0, "no complete backup%s%s", since > 0 ? " in the last " : "", d);
+		report(c, jb->name, jb->name, NULL, &e, NULL);
 	}
 	/* RPO freshness: the newest complete backup on any destination counts */
 	if (jb->rpo > 0 && newest > 0 && now - newest > jb->rpo) {
@@ -207,11 +201,22 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		ado_duration_format(jb->rpo, rpo, sizeof(rpo));
 		snprintf(why, sizeof(why), "newest complete backup is %s old, rpo is %s", age, rpo);
 		c->rpo_missed = 1;
-		if (c->json)
-			printf("{\"job\":\"%s\",\"status\":\"rpo_missed\",\"age_seconds\":%lld,\"rpo_seconds\":%lld}\n",
-			       jb->name, (long long)(now - newest), jb->rpo);
-		else
+		if (c->json) {
+			struct ado_buf b;
+			struct ado_json j;
+			ado_buf_init(&b);
+			ado_json_init(&j, &b, 0);
+			ado_json_obj_begin(&j, NULL);
+			ado_json_kstr(&j, "job", jb->name);
+			ado_json_kstr(&j, "status", "rpo_missed");
+			ado_json_kint(&j, "age_seconds", (long long)(now - newest));
+			ado_json_kint(&j, "rpo_seconds", jb->rpo);
+			ado_json_obj_end(&j);
+			printf("%s\n", b.data ? b.data : "{}");
+			ado_buf_free(&b);
+		} else {
 			printf("RPO %s: %s\n", jb->name, why);
+		}
 		log_line(c, "RPO %s: %s", jb->name, why);
 		ado_error("job '%s' missed its RPO: %s", jb->name, why);
 		ado_hint("check that its cron entry runs (ado-backup --crontab) and that backups succeed");
