@@ -428,11 +428,10 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 				 job->targets[i].kind == ADO_TARGET_FILES ? "files" : "database",
 				 job->targets[i].kind == ADO_TARGET_FILES ? job->targets[i].path : job->targets[i].database);
 		for (size_t i = 0; i < job->ndests; i++) {
-			char ref[2048];
-			snprintf(ref, sizeof(ref), "%s%s%s/%s", job->dests[i].url,
-				 job->dests[i].url[strlen(job->dests[i].url) - 1] == '/' ? "" : "/", job->name, id);
-			if (on_ref)
+			char *ref = ado_ref_join(job->dests[i].url, job->name, id);
+			if (ref && on_ref)
 				on_ref(arg, ref);
+			free(ref);
 		}
 		snprintf(rep->id, sizeof(rep->id), "%s", id);
 		return 0;

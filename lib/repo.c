@@ -88,15 +88,19 @@ int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, c
 	return 0;
 }
 
-char *ado_ref_make(const struct ado_store *s, const char *job, const char *id)
+char *ado_ref_join(const char *dest, const char *job, const char *id)
 {
-	size_t n = strlen(s->url) + strlen(job) + strlen(id) + 3;
+	size_t dl = strlen(dest), n = dl + strlen(job) + strlen(id) + 3;
 	char *r = malloc(n);
-	size_t ul = strlen(s->url);
 
 	if (r)
-		snprintf(r, n, "%s%s%s/%s", s->url, ul && s->url[ul - 1] == '/' ? "" : "/", job, id);
+		snprintf(r, n, "%s%s%s/%s", dest, dl && dest[dl - 1] == '/' ? "" : "/", job, id);
 	return r;
+}
+
+char *ado_ref_make(const struct ado_store *s, const char *job, const char *id)
+{
+	return ado_ref_join(s->url, job, id);
 }
 
 int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_store **store, char **job, char **id,

@@ -31,7 +31,9 @@ int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, c
  * folder, or the URL of a configured destination. */
 int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_store **store, char **job, char **id,
 		  struct ado_err *e);
-/* "DEST/JOB/ID" for printing; caller frees. */
+/* "DEST/JOB/ID" for printing (one '/' after DEST whether or not it ends in
+ * one); caller frees; NULL on out of memory. ado_ref_make uses the store's root. */
+char *ado_ref_join(const char *dest, const char *job, const char *id);
 char *ado_ref_make(const struct ado_store *s, const char *job, const char *id);
 
 /* Read and parse JOB/ID/manifest.json; missing: ADO_E_NOTFOUND "backup 'REF' is incomplete: no manifest". */
