@@ -18,9 +18,10 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lpthread
 
 TOOLS = ado-backup ado-verify ado-restore ado-recover ado-notify
-LIB_SRC := $(wildcard lib/*.c lib/io/*.c lib/store/*.c)
+# every folder of lib/ (see the layout in README.md); lib/source/pg/ is one level deeper
+LIB_SRC := $(wildcard lib/*/*.c lib/*/*/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
-LIB_HDR := $(wildcard lib/*.h lib/io/*.h lib/store/*.h)
+LIB_HDR := $(wildcard lib/*.h lib/*/*.h lib/*/*/*.h)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(UNIT_SRC:.c=.t)
 

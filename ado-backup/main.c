@@ -9,12 +9,12 @@
 #include <unistd.h>
 
 #include "ado.h"
-#include "backup.h"
-#include "cli.h"
-#include "config.h"
-#include "crypt.h"
-#include "log.h"
-#include "sig.h"
+#include "job/backup.h"
+#include "job/cli.h"
+#include "config/config.h"
+#include "format/crypt.h"
+#include "base/log.h"
+#include "base/sig.h"
 
 static void usage(FILE *f)
 {

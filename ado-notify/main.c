@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "ado.h"
-#include "config.h"
-#include "error.h"
-#include "json.h"
-#include "log.h"
-#include "notify.h"
+#include "config/config.h"
+#include "base/error.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "notify/notify.h"
 
 #define MAX_CHANNELS 32
 

@@ -12,14 +12,14 @@
 #include <unistd.h>
 
 #include "ado.h"
-#include "cli.h"
-#include "config.h"
-#include "dbrestore.h"
-#include "json.h"
-#include "log.h"
-#include "repo.h"
-#include "restore.h"
-#include "sig.h"
+#include "job/cli.h"
+#include "config/config.h"
+#include "job/dbrestore.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "job/repo.h"
+#include "job/restore.h"
+#include "base/sig.h"
 
 static void usage(FILE *f)
 {

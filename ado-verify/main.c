@@ -10,13 +10,13 @@
 #include <unistd.h>
 
 #include "ado.h"
-#include "cli.h"
-#include "config.h"
-#include "json.h"
-#include "log.h"
-#include "repo.h"
-#include "sig.h"
-#include "verify.h"
+#include "job/cli.h"
+#include "config/config.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "job/repo.h"
+#include "base/sig.h"
+#include "job/verify.h"
 
 struct ctx {
 	const struct ado_config *cfg;

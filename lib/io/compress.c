@@ -8,7 +8,7 @@
  * make us allocate. Each format carries a checksum (gzip's CRC-32, the lz4
  * and zstd content checksums, which we turn on), so a damaged artifact fails
  * instead of restoring wrong bytes. */
-#include "io.h"
+#include "io/io.h"
 
 #include <limits.h>
 #include <stdlib.h>

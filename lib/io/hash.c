@@ -1,5 +1,5 @@
 /* hash.c - the observe filter: byte count and SHA-256 of what passes through. */
-#include "io.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../config.h"
-#include "../error.h"
+#include "config/config.h"
+#include "base/error.h"
 
 #define ADO_IO_BUFSIZE (1024 * 1024)
 

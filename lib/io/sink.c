@@ -1,5 +1,5 @@
 /* sink.c - the ends of a chain (fd, null, memory) and the fd source. */
-#include "io.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * push): the failing sink's error is kept, the sink is freed at once (which
  * aborts it, so it leaves nothing visible and releases its connection), and
  * the remaining sinks carry on. The tee itself fails only when none is left. */
-#include "io.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>

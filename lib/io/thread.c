@@ -12,7 +12,7 @@
  *
  * Errors cross back one way: the consumer stores the first downstream error,
  * stops, and the producer reports it on its next write or close. */
-#include "io.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <pthread.h>

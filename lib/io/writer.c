@@ -1,6 +1,6 @@
 /* writer.c - the writer/reader base: dispatch, ownership, pump. */
-#include "io.h"
-#include "../sig.h"
+#include "io/io.h"
+#include "base/sig.h"
 
 #include <stdlib.h>
 

@@ -1,9 +1,9 @@
 /* local.c - the local-disk driver. Writes are atomic (pgBackRest storage/posix/write.c):
  * a temp name in the same folder, write, fsync, rename, fsync the folder. Files are
  * created 0600 and folders 0700: they hold backups. */
-#include "store.h"
-#include "../crypt.h"
-#include "../fsutil.h"
+#include "store/store.h"
+#include "format/crypt.h"
+#include "base/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* store.c - driver dispatch and the small helpers every tool uses. */
-#include "store.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../config.h"
-#include "../error.h"
-#include "../io/io.h"
+#include "config/config.h"
+#include "base/error.h"
+#include "io/io.h"
 
 struct ado_store;
 

@@ -1,7 +1,7 @@
 /* t-cron.c - lib/cron.c: parsing, matching, next firing, errors, max gap. */
 #include <time.h>
 
-#include "cron.h"
+#include "config/cron.h"
 #include "tap.h"
 
 static time_t utc(int y, int mo, int d, int h, int mi, int s)

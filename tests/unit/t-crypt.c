@@ -1,6 +1,6 @@
 /* t-crypt.c - keys and the encrypted artifact format (lib/crypt.c, man/ado-format.5). */
-#include "crypt.h"
-#include "log.h"
+#include "format/crypt.h"
+#include "base/log.h"
 #include "tap.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "files.h"
+#include "source/files.h"
 
 static char S[64];	/* scratch folder */
 

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "json.h"
+#include "base/json.h"
 
 /* ado_json_str of n bytes, as a C string the caller frees */
 static char *esc(const char *s, size_t n)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "http.h"
-#include "log.h"
-#include "notify.h"
+#include "config/config.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "notify/notify.h"
 #include "tap.h"
 
 static void test_names(void)

@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "io/io.h"
-#include "pg.h"
-#include "sig.h"
+#include "source/pg/pg.h"
+#include "base/sig.h"
 #include "tap.h"
 
 static const char *sockdir, *pwfile, *tmp;

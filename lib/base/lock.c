@@ -1,0 +1,69 @@
+#include "base/lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ado_lock {
+	int fd;
+	char *path;
+};
+
+int ado_lock_job(const char *state_dir, const char *job, struct ado_lock **out, struct ado_err *e)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], pidbuf[32];
+	struct ado_lock *l;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/locks", state_dir);
+	if (ado_mkdirs(dir, 0700, e) < 0) {
+		ado_err_set(e, ADO_E_CONFIG, e ? e->sys_errno : 0, "cannot use state folder '%s'", state_dir);
+		return ado_err_hint(e, "set state_dir in the config or ADO_STATE_DIR to a folder this user can write");
+	}
+	snprintf(path, sizeof(path), "%s/%s.lock", dir, job);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ado_err_set(e, ADO_E_IO, errno, "cannot open lock file '%s'", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		ssize_t k = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+		close(fd);
+		if (err != EWOULDBLOCK)
+			return ado_err_set(e, ADO_E_IO, err, "cannot lock '%s'", path);
+		pidbuf[k > 0 ? k : 0] = '\0';
+		pidbuf[strcspn(pidbuf, "\n")] = '\0';
+		ado_err_set(e, ADO_E_LOCKED, 0, "job '%s' is already running (pid %s)", job, *pidbuf ? pidbuf : "unknown");
+		return ado_err_hint(e, "wait for it to finish; the lock is '%s'", path);
+	}
+	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pidbuf, strlen(pidbuf), 0) < 0) {
+		/* the lock holds without the pid; only the message would lack it */
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->path = strdup(path))) {
+		free(l);
+		close(fd);
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	l->fd = fd;
+	*out = l;
+	return 0;
+}
+
+void ado_lock_release(struct ado_lock *l)
+{
+	if (!l)
+		return;
+	if (ftruncate(l->fd, 0) < 0) {
+		/* harmless: the next holder rewrites it */
+	}
+	close(l->fd);
+	free(l->path);
+	free(l);
+}

@@ -1,0 +1,44 @@
+/* backup.h - run one backup job: every target through the chain into every
+ * destination at once, then per destination SHA256SUMS and the manifest (the
+ * commit), then retention. */
+#ifndef ADO_BACKUP_H
+#define ADO_BACKUP_H
+
+#include "config/config.h"
+#include "format/crypt.h"
+#include "base/error.h"
+#include "store/store.h"
+
+struct ado_backup_opts {
+	int dry_run;		/* say what would be done, touch nothing */
+	int threads;		/* compressor threads (0: as many as cores, capped at 4) */
+	struct ado_keyring *keyring;	/* required when the job encrypts */
+	time_t now;		/* 0: time(NULL); tests pin it */
+};
+
+struct ado_backup_report {
+	char id[20];
+	size_t dests_ok, dests_failed;
+	size_t targets_ok, targets_failed;
+	size_t warnings;
+	size_t pruned;		/* backups removed by retention */
+};
+
+/* Called with each stored backup's reference (DEST/JOB/ID) once its manifest
+ * is committed, and in dry-run mode with what would be written. */
+typedef void (*ado_backup_ref_fn)(void *arg, const char *ref);
+
+/* Returns 0 when at least one destination committed a backup (check the report
+ * for partial failures: exit 3), -1 when nothing was stored (ADO_E_LOCKED when
+ * another run holds the job's lock). Per-item failures are logged on stderr as
+ * they happen and counted in the report. */
+int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_opts *o,
+		   ado_backup_ref_fn on_ref, void *arg, struct ado_backup_report *rep, struct ado_err *e);
+
+/* Retention for one job on one store: remove complete backups older than
+ * job->retention (never the newest complete one, never `keep_id`), and
+ * incomplete folders older than a day. Returns the number removed, or -1. */
+int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const char *keep_id, time_t now,
+			struct ado_err *e);
+
+#endif

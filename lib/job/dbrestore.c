@@ -1,0 +1,559 @@
+/* dbrestore.c - database artifacts in verify and restore (see dbrestore.h).
+ *
+ * Both paths share one shape: a maintenance connection to the server, a NEW
+ * database that we create and therefore may drop, the read chain streamed
+ * into pg_restore (or into a 0600 temporary file for pg_restore -j), then
+ * the row counts of the manifest checked in that database. Only then does a
+ * restore touch the user's database, and only by renaming it aside: nothing
+ * of the user's is ever dropped. Every failure and every interruption drops
+ * the new database, so a half-restored copy never survives unnoticed. */
+#include "job/dbrestore.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "source/pg/pg.h"
+#include "job/repo.h"
+#include "job/restore.h"
+#include "base/sig.h"
+
+#define PG_NAME_MAX 63	/* NAMEDATALEN - 1: longer names are truncated by the server */
+
+/* prefix + name, lowercased, every character outside [a-z0-9_] as '_', cut
+ * to what PostgreSQL keeps; `keep` (the backup id) always survives whole. */
+static void safe_name(char *out, size_t len, const char *prefix, const char *name, const char *keep)
+{
+	size_t room = len - 1 < PG_NAME_MAX ? len - 1 : PG_NAME_MAX, n = 0, klen = keep ? strlen(keep) + 1 : 0;
+
+	for (const char *p = prefix; *p && n < room; p++)
+		out[n++] = *p;
+	for (const char *p = name; *p && n + klen < room; p++) {
+		unsigned char c = (unsigned char)*p;
+		out[n++] = isalnum(c) && c < 128 ? (char)tolower(c) : '_';
+	}
+	if (keep) {
+		if (n < room)
+			out[n++] = '_';
+		for (const char *p = keep; *p && n < room; p++) {
+			unsigned char c = (unsigned char)*p;
+			out[n++] = isalnum(c) && c < 128 ? (char)tolower(c) : '_';
+		}
+	}
+	out[n] = '\0';
+}
+
+/* "DB_SUFFIX_ID" for a user database name DB (kept as is: it is the user's
+ * spelling), cut to PostgreSQL's limit by shortening DB. */
+static void derived_name(char *out, size_t len, const char *db, const char *suffix, const char *id)
+{
+	char tail[96];
+	size_t tl, dl = strlen(db);
+
+	snprintf(tail, sizeof(tail), "_%s_", suffix);
+	for (char *p = tail + strlen(tail); *id && p < tail + sizeof(tail) - 1; id++, p++) {
+		*p = (char)tolower((unsigned char)*id);
+		p[1] = '\0';
+	}
+	tl = strlen(tail);
+	if (dl + tl > PG_NAME_MAX)
+		dl = tl < PG_NAME_MAX ? PG_NAME_MAX - tl : 0;
+	/* never cut a UTF-8 sequence in half */
+	while (dl > 0 && dl < strlen(db) && ((unsigned char)db[dl] & 0xC0) == 0x80)
+		dl--;
+	snprintf(out, len, "%.*s%s", (int)dl, db, tail);
+}
+
+/* The manifest's tables as ado_pg_table (display names only; not owned). */
+static struct ado_pg_table *expected_tables(const struct ado_artifact *a, char *const *only, size_t nonly,
+					    size_t *n, struct ado_err *e)
+{
+	struct ado_pg_table *t = calloc(a->ntables ? a->ntables : 1, sizeof(*t));
+
+	*n = 0;
+	if (!t) {
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < a->ntables; i++) {
+		int keep = nonly == 0;
+		for (size_t j = 0; j < nonly && !keep; j++)
+			keep = strcmp(only[j], a->tables[i].name) == 0;
+		if (!keep)
+			continue;
+		t[*n].display = a->tables[i].name;
+		t[*n].rows = a->tables[i].rows;
+		(*n)++;
+	}
+	return t;
+}
+
+/* After the read chain failed with pg_restore's or the decompressor's error,
+ * find out whether the stored bytes are damaged: that is the real cause, and
+ * "pg_restore failed" alone would send the operator looking at the server. */
+static void explain_failure(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+			    struct ado_keyring *k, struct ado_err *e)
+{
+	struct ado_err se;
+
+	if (!e || e->kind == ADO_E_INTERRUPTED || e->kind == ADO_E_INTEGRITY || ado_interrupted())
+		return;
+	ado_err_clear(&se);
+	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_STORED, NULL, &se) < 0 && se.kind == ADO_E_INTEGRITY) {
+		*e = se;
+		ado_err_hint(e, "the stored backup is damaged: use another backup or another destination's copy");
+	}
+}
+
+/* Stream artifact a into database db: straight into pg_restore's stdin, or
+ * with jobs > 1 through a 0600 temporary file (pg_restore -j needs to seek),
+ * removed on every path. */
+static int restore_into(struct ado_pg *admin, const char *db, struct ado_store *s, const struct ado_manifest *m,
+			const struct ado_artifact *a, struct ado_keyring *k, const struct ado_pg_restore_opts *ro,
+			const char *tmp_dir, struct ado_err *e)
+{
+	struct ado_pg_restore_opts fo = *ro;
+	struct ado_writer *w;
+	char path[PATH_MAX] = "";
+	int fd = -1, rc = -1;
+
+	if (ro->jobs <= 1) {
+		fo.jobs = 0;
+		if (!(w = ado_pg_restore_writer_new(admin, db, &fo, e)))
+			return -1;
+		if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0) {
+			/* Ctrl-C reaches pg_restore too: its death is not the cause */
+			if (ado_interrupted() && e && e->kind != ADO_E_INTERRUPTED)
+				return ado_err_set(e, ADO_E_INTERRUPTED, 0, "restore of '%s' interrupted by signal %d",
+						   a->name, ado_interrupted());
+			explain_failure(s, m, a, k, e);
+			return -1;
+		}
+		return 0;
+	}
+	if (!tmp_dir || !*tmp_dir)
+		tmp_dir = getenv("TMPDIR");
+	if (!tmp_dir || !*tmp_dir)
+		tmp_dir = "/tmp";
+	snprintf(path, sizeof(path), "%s/ado-restore-XXXXXX", tmp_dir);
+	/* mkstemp creates the file 0600: the plaintext dump is readable by us only */
+	if ((fd = mkstemp(path)) < 0) {
+		ado_err_set(e, ADO_E_IO, errno, "cannot create a temporary file in '%s' for pg_restore -j", tmp_dir);
+		ado_err_hint(e, "the whole plaintext dump (%llu bytes) goes there: give --tmp-dir or TMPDIR with room, "
+			     "or restore without -J", (unsigned long long)a->plain_size);
+		path[0] = '\0';
+		goto out;
+	}
+	if (!(w = ado_fd_writer_new(fd, 1, e))) {
+		close(fd);
+		goto out;
+	}
+	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
+		goto out;
+	fo.file = path;
+	rc = ado_pg_restore_file(admin, db, &fo, e);
+out:
+	if (path[0] && unlink(path) < 0 && errno != ENOENT)
+		ado_warn("cannot remove temporary dump '%s': %s", path, strerror(errno));
+	return rc;
+}
+
+/* Counts (and the table minimum) in database db. */
+static int check_database(struct ado_pg *admin, const char *db, const struct ado_artifact *a, char *const *only,
+			  size_t nonly, long min_tables, size_t *checked, struct ado_err *e)
+{
+	struct ado_pg *in = NULL;
+	struct ado_pg_table *t = NULL;
+	size_t n = 0;
+	long have = 0;
+	int rc = -1;
+
+	if (!(t = expected_tables(a, only, nonly, &n, e)))
+		return -1;
+	if (ado_pg_connect_like(admin, db, &in, e) < 0)
+		goto out;
+	if (ado_pg_check_counts(in, t, n, e) < 0)
+		goto out;
+	if (min_tables > 0) {
+		if (ado_pg_count_tables(in, &have, e) < 0)
+			goto out;
+		if (have < min_tables) {
+			ado_err_set(e, ADO_E_INTEGRITY, 0, "database '%s' holds %ld tables, at least %ld expected", db,
+				    have, min_tables);
+			ado_err_hint(e, "the backup of '%s' lacks tables: check the target's tables: list", a->source);
+			goto out;
+		}
+	}
+	*checked = n;
+	rc = 0;
+out:
+	ado_pg_free(in);
+	free(t);
+	return rc;
+}
+
+/* A listed-tables dump (pg_dump -t) carries no CREATE SCHEMA. */
+static int prepare_schemas(struct ado_pg *admin, const char *db, const struct ado_artifact *a, struct ado_err *e)
+{
+	struct ado_pg *in = NULL;
+	struct ado_pg_table *t;
+	size_t n;
+	int rc;
+
+	if (a->whole_database || a->ntables == 0)
+		return 0;
+	if (!(t = expected_tables(a, NULL, 0, &n, e)))
+		return -1;
+	rc = ado_pg_connect_like(admin, db, &in, e);
+	if (rc == 0)
+		rc = ado_pg_create_schemas(in, t, n, e);
+	ado_pg_free(in);
+	free(t);
+	return rc;
+}
+
+static void create_hint(struct ado_err *e)
+{
+	if (e && strstr(e->msg, "permission denied"))
+		ado_err_hint(e, "the role needs CREATEDB (ALTER ROLE ... CREATEDB), or give a scratch server with --scratch-db");
+}
+
+/* The maintenance connection: the scratch server, or the server of the
+ * configured database (its conninfo and password) on database "postgres". */
+static int connect_admin(const struct ado_config *cfg, const char *source, const char *scratch, struct ado_pg **admin,
+			 struct ado_err *e)
+{
+	if (scratch && *scratch)
+		return ado_pg_connect_conninfo(scratch,
+					       ado_pg_conninfo_has_dbname(scratch) || getenv("PGDATABASE") ? NULL
+													  : "postgres",
+					       admin, e);
+	/* a database cannot be renamed or dropped from a session inside it */
+	return ado_pg_connect_server(cfg, source, strcmp(source, "postgres") == 0 ? "template1" : "postgres", admin, e);
+}
+
+int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
+			   const struct ado_artifact *a, struct ado_keyring *k, const char *scratch_conninfo,
+			   long min_tables, uint64_t *tables, struct ado_err *e)
+{
+	struct ado_pg_restore_opts ro = { 0 };
+	struct ado_pg *admin = NULL;
+	char tmp[PG_NAME_MAX + 1], label[256];
+	size_t checked = 0;
+	int created = 0, rc = -1;
+
+	if (!a->source || !*a->source)
+		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
+	snprintf(label, sizeof(label), "%s", m->job);
+	safe_name(tmp, sizeof(tmp), "ado_verify_", label, m->id);
+	if (connect_admin(cfg, a->source, scratch_conninfo, &admin, e) < 0) {
+		ado_err_prefix(e, "cannot test-restore '%s'", a->name);
+		return -1;
+	}
+	/* a verify killed with SIGKILL leaves its database behind: it is ours */
+	if (ado_pg_drop_database(admin, tmp, e) < 0)
+		goto out;
+	if (ado_pg_create_database(admin, tmp, e) < 0) {
+		create_hint(e);
+		goto out;
+	}
+	created = 1;
+	ado_debug("test-restoring '%s' into temporary database '%s'", a->name, tmp);
+	if (prepare_schemas(admin, tmp, a, e) < 0)
+		goto out;
+	/* owners and grants name roles a scratch server may not have */
+	ro.no_owner = 1;
+	if (restore_into(admin, tmp, s, m, a, k, &ro, NULL, e) < 0)
+		goto out;
+	if (check_database(admin, tmp, a, NULL, 0, min_tables, &checked, e) < 0)
+		goto out;
+	if (tables)
+		*tables += checked;
+	rc = 0;
+out:
+	if (created) {
+		struct ado_err de;
+		ado_err_clear(&de);
+		/* runs after Ctrl-C / SIGTERM too: the flag only stops the data flow */
+		if (ado_pg_drop_database(admin, tmp, &de) < 0) {
+			ado_warn("cannot drop temporary database '%s': %s", tmp, de.msg);
+			ado_hint("drop it by hand: dropdb '%s'", tmp);
+		}
+	}
+	ado_pg_free(admin);
+	return rc;
+}
+
+
+/* "pid 123 (user app, application 'api', client 10.0.0.5)" for each session. */
+static void describe_sessions(const struct ado_pg_session *v, size_t n, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && used + 1 < len; i++) {
+		if (i == 5) {
+			snprintf(out + used, len - used, "; and %zu more", n - 5);
+			break;
+		}
+		snprintf(out + used, len - used, "%spid %d (user %s, application '%s', client %s)", i ? "; " : "", v[i].pid,
+			 *v[i].user ? v[i].user : "?", v[i].application, *v[i].client ? v[i].client : "local socket");
+		used = strlen(out);
+	}
+}
+
+/* Sessions on db: 0 none, 1 some (listed in e, ADO_E_DB), -1 query error. */
+static int blocking_sessions(struct ado_pg *admin, const char *db, size_t *count, struct ado_err *e)
+{
+	struct ado_pg_session *v = NULL;
+	size_t n = 0;
+	char list[900];
+
+	*count = 0;
+	if (ado_pg_sessions(admin, db, &v, &n, e) < 0)
+		return -1;
+	*count = n;
+	if (n == 0) {
+		ado_pg_sessions_free(v, n);
+		return 0;
+	}
+	describe_sessions(v, n, list, sizeof(list));
+	ado_pg_sessions_free(v, n);
+	ado_err_set(e, ADO_E_DB, 0, "database '%s' is in use by %zu session%s: %s", db, n, n == 1 ? "" : "s", list);
+	ado_err_hint(e, "stop the applications using '%s' and run again, or add --force to terminate these sessions", db);
+	return 1;
+}
+
+/* Resolve --tables against the manifest: "users" or "public.users" -> the
+ * manifest's display name. *out is a new array of borrowed strings. */
+static int resolve_subset(const struct ado_artifact *a, char *const *want, size_t n, char ***out, struct ado_err *e)
+{
+	char **v = calloc(n ? n : 1, sizeof(*v));
+
+	*out = NULL;
+	if (!v)
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		size_t hits = 0;
+		for (size_t j = 0; j < a->ntables; j++) {
+			const char *d = a->tables[j].name, *dot = strchr(d, '.');
+			if (strcmp(d, want[i]) == 0 || (!strchr(want[i], '.') && dot && strcmp(dot + 1, want[i]) == 0)) {
+				if (strcmp(d, want[i]) == 0)
+					hits = 0;	/* an exact match wins */
+				v[i] = a->tables[j].name;
+				hits++;
+				if (strcmp(d, want[i]) == 0)
+					break;
+			}
+		}
+		if (hits == 0) {
+			ado_err_set(e, ADO_E_NOTFOUND, 0, "table '%s' is not in the backup of database '%s'", want[i],
+				    a->source);
+			ado_err_hint(e, "the manifest lists: %s%s", a->ntables ? a->tables[0].name : "(no tables)",
+				     a->ntables > 1 ? ", ... (ado-restore --cat REF manifest.json shows all)" : "");
+			free(v);
+			return -1;
+		}
+		if (hits > 1) {
+			ado_err_set(e, ADO_E_USAGE, 0, "table '%s' is in several schemas of the backup", want[i]);
+			ado_err_hint(e, "name it with its schema, e.g. public.%s", want[i]);
+			free(v);
+			return -1;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
+			    const struct ado_artifact *a, struct ado_keyring *k, const struct ado_db_restore_opts *o,
+			    struct ado_err *e)
+{
+	struct ado_pg_restore_opts ro = { 0 };
+	struct ado_pg *admin = NULL;
+	const char *db = a->source;
+	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], **subset = NULL;
+	size_t checked = 0, nsess = 0;
+	int created = 0, swapped = 0, exists, rc = -1;
+
+	if (!db || !*db)
+		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
+	if (o->ntables && !o->to_database) {
+		ado_err_set(e, ADO_E_USAGE, 0, "--tables restores a subset: it cannot replace database '%s'", db);
+		return ado_err_hint(e, "add --to-database NAME and copy the rows you need from there");
+	}
+	if (o->to_database && (strlen(o->to_database) > PG_NAME_MAX || !*o->to_database))
+		return ado_err_set(e, ADO_E_USAGE, 0, "--to-database: '%s' is not a database name PostgreSQL keeps "
+				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
+	if (o->ntables && resolve_subset(a, o->tables, o->ntables, &subset, e) < 0)
+		return -1;
+	if (o->to_database)
+		snprintf(newdb, sizeof(newdb), "%s", o->to_database);
+	else
+		derived_name(newdb, sizeof(newdb), db, "restore", m->id);
+	if (connect_admin(cfg, db, NULL, &admin, e) < 0)
+		goto out;
+	if ((exists = ado_pg_database_exists(admin, newdb, e)) < 0)
+		goto out;
+	if (exists && o->to_database) {
+		ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
+		ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
+			     "no longer need", newdb);
+		goto out;
+	}
+	if (o->dry_run) {
+		if (exists)
+			ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) into new database '%s'%s", a->name,
+		    (unsigned long long)a->plain_size, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
+	} else {
+		if (exists) {
+			/* our own name pattern: a restore killed earlier left it */
+			ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
+			if (ado_pg_drop_database(admin, newdb, e) < 0)
+				goto out;
+		}
+	}
+	if ((exists = o->to_database ? 0 : ado_pg_database_exists(admin, db, e)) < 0)
+		goto out;
+	/* fail fast: a long restore that cannot be swapped in helps nobody */
+	if (exists && !o->force && !o->dry_run && blocking_sessions(admin, db, &nsess, e) != 0)
+		goto out;
+	if (o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
+		    (o->ntables ? o->ntables : a->ntables) == 1 ? "" : "s");
+		if (o->to_database) {
+			ado_sayf(o->say, o->say_arg, "would leave '%s' as it is", db);
+		} else if (exists) {
+			if (blocking_sessions(admin, db, &nsess, e) < 0)
+				goto out;
+			if (nsess)
+				ado_sayf(o->say, o->say_arg, "%s", e->msg);
+			if (nsess)
+				ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
+						: "would stop here: %zu session%s on '%s' (--force terminates them)",
+				    nsess, nsess == 1 ? "" : "s", db);
+			derived_name(aside, sizeof(aside), db, "before", m->id);
+			ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
+			ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
+		} else {
+			ado_sayf(o->say, o->say_arg, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
+		}
+		ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
+		if (e)
+			ado_err_clear(e);
+		rc = 0;
+		goto out;
+	}
+
+	ado_sayf(o->say, o->say_arg, "restoring '%s' into new database '%s'", a->name, newdb);
+	if (ado_pg_create_database(admin, newdb, e) < 0) {
+		create_hint(e);
+		goto out;
+	}
+	created = 1;
+	if (prepare_schemas(admin, newdb, a, e) < 0)
+		goto out;
+	ro.jobs = o->jobs;
+	ro.no_owner = 0;	/* onto its own server: the roles exist, keep owners and grants */
+	ro.tables = subset;
+	ro.ntables = o->ntables;
+	if (restore_into(admin, newdb, s, m, a, k, &ro, o->tmp_dir, e) < 0)
+		goto out;
+	if (check_database(admin, newdb, a, subset, o->ntables, 0, &checked, e) < 0)
+		goto out;
+	ado_sayf(o->say, o->say_arg, "checked %zu table%s: row counts match the backup", checked, checked == 1 ? "" : "s");
+	if (o->to_database) {
+		ado_sayf(o->say, o->say_arg, "restored into '%s'; '%s' is unchanged", newdb, db);
+		created = 0;	/* the user asked for it: keep it */
+		rc = 0;
+		goto out;
+	}
+
+	if ((exists = ado_pg_database_exists(admin, db, e)) < 0)
+		goto out;
+	if (exists) {
+		struct ado_err oe;
+		int r;
+
+		ado_err_clear(&oe);
+		if (ado_pg_copy_database_owner(admin, db, newdb, &oe) < 0)
+			ado_warn("restored database '%s' keeps its owner: %s", newdb, oe.msg);
+		/* a unique aside name: restoring the same backup twice must not collide */
+		derived_name(aside, sizeof(aside), db, "before", m->id);
+		for (int i = 2; (r = ado_pg_database_exists(admin, aside, e)) == 1 && i < 100; i++) {
+			char base[PG_NAME_MAX + 1];
+			derived_name(base, sizeof(base), db, "before", m->id);
+			snprintf(aside, sizeof(aside), "%.*s_%d", PG_NAME_MAX - 4, base, i);
+		}
+		if (r != 0) {
+			if (r == 1)
+				ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", db);
+			goto out;
+		}
+		if (!o->force && blocking_sessions(admin, db, &nsess, e) != 0)
+			goto out;
+		/* with --force, a connection pool may reconnect between the
+		 * terminate and the rename: terminate again, a few times */
+		for (int attempt = 0;; attempt++) {
+			if (o->force) {
+				if (blocking_sessions(admin, db, &nsess, e) < 0)
+					goto out;
+				if (nsess) {
+					ado_sayf(o->say, o->say_arg, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
+					if (ado_pg_terminate_sessions(admin, db, e) < 0)
+						goto out;
+				}
+				if (e)
+					ado_err_clear(e);
+			}
+			if (ado_pg_rename_database(admin, db, aside, e) == 0)
+				break;
+			if (!o->force || attempt == 4 || !e || !strstr(e->msg, "being accessed by other users") ||
+			    ado_interrupted())
+				goto out;
+		}
+		ado_sayf(o->say, o->say_arg, "moved '%s' aside to '%s'", db, aside);
+		if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
+			struct ado_err be;
+			ado_err_clear(&be);
+			/* put the original back under its name before anything else */
+			if (ado_pg_rename_database(admin, aside, db, &be) < 0) {
+				ado_err_prefix(e, "'%s' is now named '%s' (renaming it back failed too: %s)", db, aside,
+					       be.msg);
+				ado_err_hint(e, "ALTER DATABASE \"%s\" RENAME TO \"%s\" by hand", aside, db);
+			} else {
+				ado_sayf(o->say, o->say_arg, "moved '%s' back to '%s'", aside, db);
+			}
+			goto out;
+		}
+	} else {
+		ado_sayf(o->say, o->say_arg, "database '%s' does not exist: nothing to move aside", db);
+		if (ado_pg_rename_database(admin, newdb, db, e) < 0)
+			goto out;
+	}
+	swapped = 1;
+	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
+	    exists ? aside : "", exists ? "')" : "");
+	rc = 0;
+out:
+	if (created && !swapped && admin) {
+		struct ado_err de;
+		ado_err_clear(&de);
+		if (ado_pg_drop_database(admin, newdb, &de) < 0) {
+			ado_warn("cannot drop unfinished database '%s': %s", newdb, de.msg);
+			ado_hint("drop it by hand: dropdb '%s'", newdb);
+		} else {
+			ado_sayf(o->say, o->say_arg, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
+		}
+	}
+	ado_pg_free(admin);
+	free(subset);
+	return rc;
+}

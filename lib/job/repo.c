@@ -1,0 +1,291 @@
+#include "job/repo.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct list_ctx {
+	struct ado_backup_info *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int list_cb(const struct ado_store_entry *ent, void *arg)
+{
+	struct list_ctx *c = arg;
+	time_t t = ado_backup_id_time(ent->name);
+
+	if (t == (time_t)-1)
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 32;
+		struct ado_backup_info *nv = realloc(c->v, ncap * sizeof(*nv));
+		if (!nv) {
+			c->oom = 1;
+			return 1;
+		}
+		c->v = nv;
+		c->cap = ncap;
+	}
+	memset(&c->v[c->n], 0, sizeof(c->v[0]));
+	snprintf(c->v[c->n].id, sizeof(c->v[c->n].id), "%s", ent->name);
+	c->v[c->n].time = t;
+	c->n++;
+	return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(((const struct ado_backup_info *)a)->id, ((const struct ado_backup_info *)b)->id);
+}
+
+int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e)
+{
+	struct list_ctx c = { 0 };
+
+	*out = NULL;
+	*n = 0;
+	if (ado_store_list(s, job, list_cb, &c, e) < 0) {
+		free(c.v);
+		return -1;
+	}
+	if (c.oom) {
+		free(c.v);
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	qsort(c.v, c.n, sizeof(*c.v), by_id);
+	for (size_t i = 0; i < c.n; i++) {
+		char path[512];
+		int r;
+		snprintf(path, sizeof(path), "%s/%s/%s", job, c.v[i].id, ADO_MANIFEST_NAME);
+		r = ado_store_exists(s, path, NULL, e);
+		if (r < 0) {
+			free(c.v);
+			return -1;
+		}
+		c.v[i].complete = r;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, const char *job, struct ado_store **s,
+		       struct ado_backup_info **out, size_t *n, struct ado_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (ado_store_open(d, cfg, s, e) < 0) {
+		*s = NULL;
+		return -1;
+	}
+	if (ado_repo_list(*s, job, out, n, e) < 0) {
+		ado_store_free(*s);
+		*s = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+char *ado_ref_join(const char *dest, const char *job, const char *id)
+{
+	size_t dl = strlen(dest), n = dl + strlen(job) + strlen(id) + 3;
+	char *r = malloc(n);
+
+	if (r)
+		snprintf(r, n, "%s%s%s/%s", dest, dl && dest[dl - 1] == '/' ? "" : "/", job, id);
+	return r;
+}
+
+char *ado_ref_make(const struct ado_store *s, const char *job, const char *id)
+{
+	return ado_ref_join(s->url, job, id);
+}
+
+int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_store **store, char **job, char **id,
+		  struct ado_err *e)
+{
+	char buf[PATH_MAX];
+	char *slash1, *slash2;
+	size_t n = strlen(ref);
+
+	*store = NULL;
+	*job = *id = NULL;
+	if (n == 0 || n >= sizeof(buf))
+		return ado_err_set(e, ADO_E_USAGE, 0, "bad backup reference '%s'", ref);
+	memcpy(buf, ref, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	slash2 = strrchr(buf, '/');
+	if (!slash2 || ado_backup_id_time(slash2 + 1) == (time_t)-1) {
+		ado_err_set(e, ADO_E_USAGE, 0, "bad backup reference '%s': expected DEST/JOB/ID with an id like 20261125T221500Z",
+			    ref);
+		return ado_err_hint(e, "ado-backup prints references; ado-restore --list shows them");
+	}
+	*slash2 = '\0';
+	slash1 = strrchr(buf, '/');
+	if (!slash1 || slash1[1] == '\0')
+		return ado_err_set(e, ADO_E_USAGE, 0, "bad backup reference '%s': expected DEST/JOB/ID", ref);
+	*slash1 = '\0';
+	if (strncmp(buf, "s3://", 5) == 0 || strncmp(buf, "azblob://", 9) == 0) {
+		/* a remote destination: use the configured driver settings */
+		struct ado_dest d = { 0 };
+		char *p = strstr(buf, "://") + 3, *sl = strchr(p, '/');
+		char bucket[256], prefix[PATH_MAX];
+		d.kind = buf[0] == 's' ? ADO_DEST_S3 : ADO_DEST_AZURE;
+		d.url = buf;
+		snprintf(bucket, sizeof(bucket), "%.*s", sl ? (int)(sl - p) : (int)strlen(p), p);
+		snprintf(prefix, sizeof(prefix), "%s%s", sl ? sl + 1 : "", sl && sl[1] ? "/" : "");
+		d.bucket = bucket;
+		d.prefix = prefix;
+		if (ado_store_open(&d, cfg, store, e) < 0)
+			return -1;
+	} else {
+		if (ado_store_local_open(buf[0] ? buf : "/", store, e) < 0)
+			return -1;
+	}
+	*job = strdup(slash1 + 1);
+	*id = strdup(slash2 + 1);
+	if (!*job || !*id) {
+		free(*job);
+		free(*id);
+		ado_store_free(*store);
+		*store = NULL;
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	return 0;
+}
+
+int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, struct ado_keyring *k,
+		      struct ado_manifest **out, int *authenticated, struct ado_err *e)
+{
+	char path[512], *buf = NULL, *ref = ado_ref_make(s, job, id);
+	const char *r = ref ? ref : id;	/* DEST/JOB/ID without a doubled '/' */
+	size_t len;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", job, id, ADO_MANIFEST_NAME);
+	if (ado_store_read_all(s, path, ADO_MANIFEST_MAX, &buf, &len, e) < 0) {
+		if (e && e->kind == ADO_E_NOTFOUND) {
+			int jr = ado_store_exists(s, job, NULL, NULL);
+			char dir[512];
+			snprintf(dir, sizeof(dir), "%s/%s", job, id);
+			if (jr == 1 && ado_store_exists(s, dir, NULL, NULL) == 1) {
+				ado_err_set(e, ADO_E_NOTFOUND, 0, "backup '%s' is incomplete: it has no manifest", r);
+				ado_err_hint(e, "it was interrupted or is still being written; use another backup (ado-restore --list)");
+			} else {
+				ado_err_set(e, ADO_E_NOTFOUND, 0, "no backup '%s'", r);
+				ado_err_hint(e, "ado-restore --list --job %s shows the backups there are", job);
+			}
+		}
+		goto out;
+	}
+	rc = ado_manifest_parse(buf, len, k, out, authenticated, e);
+	if (rc == 0 && (strcmp((*out)->job, job) != 0 || strcmp((*out)->id, id) != 0)) {
+		ado_err_set(e, ADO_E_INTEGRITY, 0, "manifest at '%s' belongs to '%s/%s'", r, (*out)->job, (*out)->id);
+		ado_manifest_free(*out);
+		*out = NULL;
+		rc = -1;
+	} else if (rc < 0) {
+		/* name the file: the reason must say which stored file is bad */
+		ado_err_prefix(e, "'%s/%s'", r, ADO_MANIFEST_NAME);
+	}
+out:
+	free(buf);
+	free(ref);
+	return rc;
+}
+
+int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+			   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
+			   struct ado_err *e)
+{
+	struct ado_digest stored = { 0 }, plain = { 0 };
+	struct ado_writer *head = sink, *w;
+	struct ado_reader *r = NULL;
+	char path[1024];
+	int rc = -1;
+
+	if (depth == ADO_READ_STORED) {
+		if (!head && !(head = ado_null_writer_new(e)))
+			return -1;
+	} else {
+		if (!head && !(head = ado_null_writer_new(e)))
+			return -1;
+		if (!(w = ado_hash_writer_new(head, &plain, e)))
+			goto fail_head;
+		head = w;
+		if (!(w = ado_decompress_writer_new(head, a->compression, e)))
+			goto fail_head;
+		head = w;
+		if (a->encrypted) {
+			if (!k) {
+				ado_err_set(e, ADO_E_CONFIG, 0, "artifact '%s' is encrypted and no key was loaded", a->name);
+				goto fail_head;
+			}
+			if (!(w = ado_decrypt_writer_new(head, k, m->id, a->name, e)))
+				goto fail_head;
+			head = w;
+		}
+	}
+	if (!(w = ado_hash_writer_new(head, &stored, e)))
+		goto fail_head;
+	head = w;
+	snprintf(path, sizeof(path), "%s/%s/%s", m->job, m->id, a->name);
+	if (ado_store_open_read(s, path, &r, e) < 0)
+		goto out;
+	if (ado_pump(r, head, e) < 0 || ado_writer_close(head, e) < 0) {
+		/* a filter's error ("corrupt zstd stream") must say which stored file
+		 * is bad, whether it came mid-stream or at the close; unless it does */
+		char quoted[600];
+		snprintf(quoted, sizeof(quoted), "'%s'", a->name);
+		if (e && e->kind != ADO_E_INTERRUPTED && e->kind != ADO_E_WRONGKEY && !strstr(e->msg, quoted))
+			ado_err_prefix(e, "artifact '%s'", a->name);
+		goto out;
+	}
+	if (stored.size != a->stored_size || strcmp(stored.sha256, a->stored_sha256) != 0) {
+		ado_err_set(e, ADO_E_INTEGRITY, 0,
+			    "artifact '%s': stored bytes differ from the manifest (size %llu, expected %llu; sha256 %.12s..., expected %.12s...)",
+			    a->name, (unsigned long long)stored.size, (unsigned long long)a->stored_size, stored.sha256,
+			    a->stored_sha256);
+		goto out;
+	}
+	if (depth != ADO_READ_STORED &&
+	    (plain.size != a->plain_size || strcmp(plain.sha256, a->plain_sha256) != 0)) {
+		ado_err_set(e, ADO_E_INTEGRITY, 0,
+			    "artifact '%s': restored content differs from the manifest (size %llu, expected %llu)", a->name,
+			    (unsigned long long)plain.size, (unsigned long long)a->plain_size);
+		goto out;
+	}
+	rc = 0;
+out:
+	ado_reader_free(r);
+	ado_writer_free(head);
+	return rc;
+fail_head:
+	ado_writer_free(head);
+	return -1;
+}
+
+int ado_repo_check_sums(struct ado_store *s, const struct ado_manifest *m, struct ado_err *e)
+{
+	char path[512], *buf = NULL, *want = NULL;
+	size_t len, wlen;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", m->job, m->id, ADO_SUMS_NAME);
+	if (ado_store_read_all(s, path, ADO_MANIFEST_MAX, &buf, &len, e) < 0)
+		return -1;
+	if (ado_manifest_sums(m, &want, &wlen, e) < 0)
+		goto out;
+	if (len != wlen || memcmp(buf, want, len) != 0) {
+		ado_err_set(e, ADO_E_INTEGRITY, 0, "'%s' does not match the manifest", ADO_SUMS_NAME);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(want);
+	return rc;
+}

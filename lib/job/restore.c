@@ -1,0 +1,344 @@
+#include "job/restore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "source/files.h"
+#include "base/log.h"
+#include "base/lock.h"
+#include "job/verify.h"
+
+void ado_sayf(ado_say_fn fn, void *arg, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fn(arg, buf);
+}
+
+int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn fn, void *arg, struct ado_err *e)
+{
+	int rc = 0;
+
+	for (size_t j = 0; j < cfg->njobs; j++) {
+		const struct ado_job *jb = &cfg->jobs[j];
+		if (job && strcmp(job, jb->name) != 0)
+			continue;
+		for (size_t d = 0; d < jb->ndests; d++) {
+			struct ado_store *s = NULL;
+			struct ado_backup_info *v = NULL;
+			struct ado_err de;
+			size_t n = 0;
+			ado_err_clear(&de);
+			if (ado_repo_open_list(cfg, &jb->dests[d], jb->name, &s, &v, &n, &de) < 0) {
+				ado_warn("cannot list '%s': %s", jb->dests[d].url, de.msg);
+				rc = -1;
+				if (e)
+					*e = de;
+			}
+			for (size_t i = 0; i < n; i++)
+				fn(arg, s, jb->name, &v[i]);
+			free(v);
+			ado_store_free(s);
+		}
+	}
+	return rc;
+}
+
+int ado_restore_next_copy(const struct ado_config *cfg, const char *job, const char *id, const char *after_url,
+			  struct ado_store **store)
+{
+	const struct ado_job *jb = ado_config_job(cfg, job);
+	int passed = 0;
+
+	*store = NULL;
+	for (size_t d = 0; jb && d < jb->ndests; d++) {
+		struct ado_store *s = NULL;
+		char path[512];
+		if (ado_store_open(&jb->dests[d], cfg, &s, NULL) < 0)
+			continue;
+		if (!passed) {
+			passed = strcmp(s->url, after_url) == 0;
+			ado_store_free(s);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s/%s", job, id, ADO_MANIFEST_NAME);
+		if (ado_store_exists(s, path, NULL, NULL) == 1) {
+			*store = s;
+			return 1;
+		}
+		ado_store_free(s);
+	}
+	return 0;
+}
+
+int ado_restore_copy_damaged(const struct ado_err *err)
+{
+	return err->kind == ADO_E_INTEGRITY || err->kind == ADO_E_AUTH || err->kind == ADO_E_FORMAT;
+}
+
+int ado_parse_time(const char *s, time_t *out, struct ado_err *e)
+{
+	static const char *fmts[] = { "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%MZ",
+				      "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+	time_t t = ado_backup_id_time(s);
+
+	if (t != (time_t)-1) {
+		*out = t;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		struct tm tm = { 0 };
+		const char *end = strptime(s, fmts[i], &tm);
+		if (end && *end == '\0') {
+			*out = timegm(&tm);
+			return 0;
+		}
+	}
+	ado_err_set(e, ADO_E_USAGE, 0, "cannot read time '%s'", s);
+	return ado_err_hint(e, "write it as UTC: '2026-11-25 22:15', '2026-11-25T22:15:00Z' or a backup id");
+}
+
+int ado_artifact_matches(const struct ado_artifact *a, const char *t)
+{
+	size_t n;
+
+	if (!t)
+		return 1;
+	if (strcmp(a->target, t) == 0 || (a->source && strcmp(a->source, t) == 0))
+		return 1;
+	n = strlen(t);
+	return a->source && strncmp(a->source, t, n) == 0 && strcmp(a->source + n, "/") == 0;
+}
+
+static int has_target(struct ado_store *s, const char *job, const char *id, const char *target, struct ado_keyring *k)
+{
+	struct ado_manifest *m = NULL;
+	int found = 0;
+
+	if (ado_repo_manifest(s, job, id, NULL, &m, NULL, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < m->nartifacts; i++)
+		if (strcmp(m->artifacts[i].kind, "files-index") != 0 && ado_artifact_matches(&m->artifacts[i], target))
+			found = 1;
+	ado_manifest_free(m);
+	return found;
+}
+
+int ado_restore_select(const struct ado_config *cfg, const char *job, const char *backup_id, time_t before,
+		       const char *target, struct ado_keyring *k, struct ado_store **store, char **id,
+		       struct ado_err *e)
+{
+	const struct ado_job *jb = ado_config_job(cfg, job);
+	int latest = !backup_id || strcmp(backup_id, "latest") == 0;
+	size_t seen = 0;
+
+	*store = NULL;
+	*id = NULL;
+	if (!jb) {
+		ado_err_set(e, ADO_E_USAGE, 0, "no job '%s' in '%s'", job, cfg->path ? cfg->path : "the config");
+		return ado_err_hint(e, "ado-restore --list shows the jobs and their backups");
+	}
+	if (!latest && ado_backup_id_time(backup_id) == (time_t)-1)
+		return ado_err_set(e, ADO_E_USAGE, 0, "bad backup id '%s': expected 'latest' or an id like 20261125T221500Z",
+				   backup_id);
+	for (size_t d = 0; d < jb->ndests; d++) {
+		struct ado_store *s = NULL;
+		struct ado_backup_info *v = NULL;
+		struct ado_err de;
+		size_t n = 0;
+		ado_err_clear(&de);
+		if (ado_repo_open_list(cfg, &jb->dests[d], jb->name, &s, &v, &n, &de) < 0) {
+			ado_warn("skipping destination '%s': %s", jb->dests[d].url, de.msg);
+			continue;
+		}
+		for (size_t i = n; i-- > 0;) {
+			if (!v[i].complete)
+				continue;
+			seen++;
+			if (!latest && strcmp(v[i].id, backup_id) != 0)
+				continue;
+			if (before && v[i].time > before)
+				continue;
+			if (target && !has_target(s, jb->name, v[i].id, target, k))
+				continue;
+			*id = strdup(v[i].id);
+			*store = s;
+			free(v);
+			if (!*id) {
+				ado_store_free(s);
+				*store = NULL;
+				return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+			}
+			return 0;
+		}
+		free(v);
+		ado_store_free(s);
+	}
+	if (!latest)
+		ado_err_set(e, ADO_E_NOTFOUND, 0, "no complete backup '%s' of job '%s'", backup_id, job);
+	else if (seen && (before || target))
+		ado_err_set(e, ADO_E_NOTFOUND, 0, "no complete backup of job '%s'%s%s%s matches", job,
+			    target ? " with target '" : "", target ? target : "", target ? "'" : "");
+	else
+		ado_err_set(e, ADO_E_NOTFOUND, 0, "no complete backup of job '%s' on any destination", job);
+	return ado_err_hint(e, "ado-restore --list --job %s shows what there is", job);
+}
+
+static int dir_state(const char *dir, int *exists, int *empty, struct ado_err *e)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	*exists = *empty = 0;
+	if (lstat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ado_err_set(e, ADO_E_IO, errno, "cannot stat '%s'", dir);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return ado_err_set(e, ADO_E_EXISTS, 0, "'%s' exists and is not a folder", dir);
+	*exists = 1;
+	if (!(d = opendir(dir)))
+		return ado_err_set(e, ADO_E_IO, errno, "cannot list '%s'", dir);
+	*empty = 1;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			*empty = 0;
+			break;
+		}
+	closedir(d);
+	return 0;
+}
+
+static void on_warn(void *arg, const char *msg)
+{
+	ado_warn("%s", msg);
+}
+
+int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		      struct ado_keyring *k, const char *dir_in, const struct ado_files_restore_opts *o,
+		      struct ado_err *e)
+{
+	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
+	char dir[PATH_MAX], parent[PATH_MAX], aside[PATH_MAX + 64], *tmp = NULL, *slash;
+	struct ado_extract_opts xo = { 0 };
+	struct ado_files_stats xs = { 0 }, cs = { 0 };
+	struct ado_writer *w;
+	int exists, empty, rc = -1;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s", dir_in);
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	if (dir_state(dir, &exists, &empty, e) < 0)
+		return -1;
+	if (exists && !empty && !o->force) {
+		ado_err_set(e, ADO_E_EXISTS, 0, "folder '%s' is not empty", dir);
+		return ado_err_hint(e, "restore into a new folder, or add --force: the current contents are moved to '%s.before-%s', not deleted",
+				    dir, m->id);
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	snprintf(aside, sizeof(aside), "%s.before-%s", dir, m->id);
+	if (o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu entries, %llu bytes) from backup %s/%s", a->source,
+		    (unsigned long long)a->file_count, (unsigned long long)a->plain_size, m->job, m->id);
+		ado_sayf(o->say, o->say_arg, "would extract into a temporary folder in '%s' and check every file against the backup's index", parent);
+		if (exists && !empty)
+			ado_sayf(o->say, o->say_arg, "would move the current '%s' aside to '%s'", dir, aside);
+		ado_sayf(o->say, o->say_arg, "would move the restored folder into place as '%s'", dir);
+		return 0;
+	}
+	if (!ia)
+		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
+	/* say which backup: --job picks one, and the operator must know which */
+	ado_sayf(o->say, o->say_arg, "restoring '%s' from backup %s/%s", a->source, m->job, m->id);
+	if (ado_mkdirs(parent, 0700, e) < 0)
+		return -1;
+	/* a sibling, so the swap is a rename on one filesystem */
+	if (!(tmp = ado_mkdtemp(parent, ".ado-restore", e)))
+		return -1;
+	xo.preserve_owner = geteuid() == 0;
+	xo.warn = on_warn;
+	if (!(w = ado_extract_writer_new(tmp, &xo, &xs, e)))
+		goto out;
+	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
+		goto out;
+	if (!(w = ado_index_check_writer_new(tmp, on_warn, NULL, &cs, e)))
+		goto out;
+	if (ado_repo_read_artifact(s, m, ia, k, ADO_READ_PLAIN, w, e) < 0) {
+		ado_err_prefix(e, "restored files do not match the backup");
+		goto out;
+	}
+	ado_sayf(o->say, o->say_arg, "restored %llu %s (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
+	    cs.entries == 1 ? "entry" : "entries", (unsigned long long)cs.bytes);
+	if (exists && !empty) {
+		if (access(aside, F_OK) == 0) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "'%s' already exists: it holds an earlier copy", aside);
+			ado_err_hint(e, "move it away and run the restore again");
+			goto out;
+		}
+		if (rename(dir, aside) < 0) {
+			ado_err_set(e, ADO_E_IO, errno, "cannot move '%s' aside to '%s'", dir, aside);
+			goto out;
+		}
+		ado_sayf(o->say, o->say_arg, "moved the previous '%s' aside to '%s'", dir, aside);
+	} else if (exists && rmdir(dir) < 0) {
+		ado_err_set(e, ADO_E_IO, errno, "cannot replace empty folder '%s'", dir);
+		goto out;
+	}
+	if (rename(tmp, dir) < 0) {
+		int err = errno;
+		/* put the previous copy back: never leave the caller with neither */
+		if (exists && !empty && rename(aside, dir) < 0)
+			ado_warn("the previous copy stays at '%s'", aside);
+		ado_err_set(e, ADO_E_IO, err, "cannot move the restored folder into place as '%s'", dir);
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	ado_sayf(o->say, o->say_arg, "restored into '%s'", dir);
+	rc = 0;
+out:
+	if (tmp) {
+		ado_rm_rf(tmp, NULL);
+		free(tmp);
+	}
+	return rc;
+}
+
+int ado_restore_cat(struct ado_store *s, const struct ado_manifest *m, const char *name, struct ado_keyring *k,
+		    int fd, struct ado_err *e)
+{
+	const struct ado_artifact *a = ado_manifest_find(m, name);
+	struct ado_writer *w;
+
+	if (!a) {
+		ado_err_set(e, ADO_E_NOTFOUND, 0, "backup '%s/%s' has no artifact '%s'", m->job, m->id, name);
+		return ado_err_hint(e, "its artifacts are listed in its manifest.json");
+	}
+	if (!(w = ado_fd_writer_new(fd, 0, e)))
+		return -1;
+	return ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e);
+}

@@ -1,0 +1,38 @@
+/* verify.h - check one backup at a level:
+ *   checksum: the stored bytes of every artifact against the manifest and SHA256SUMS;
+ *   read:     also decrypt and decompress everything (every GCM tag, the plaintext hashes);
+ *   restore:  also restore into a temporary folder / database and compare with what
+ *             the backup recorded (each file's size and hash; each table's row count).
+ * Temporary folders and databases are removed on every path, Ctrl-C included. */
+#ifndef ADO_VERIFY_H
+#define ADO_VERIFY_H
+
+#include "config/config.h"
+#include "format/crypt.h"
+#include "base/error.h"
+#include "base/fsutil.h"
+#include "store/store.h"
+
+enum ado_verify_level { ADO_VERIFY_CHECKSUM, ADO_VERIFY_READ, ADO_VERIFY_RESTORE };
+
+struct ado_verify_opts {
+	enum ado_verify_level level;
+	struct ado_keyring *keyring;	/* NULL: encrypted backups can only be checked at checksum level */
+	const char *tmp_dir;		/* where scratch folders go (default $TMPDIR or /tmp) */
+	const char *scratch_db;		/* conninfo of a scratch server for database restores; NULL: the configured one */
+	long min_tables;		/* database restores: at least this many tables (0: no check) */
+};
+
+struct ado_verify_result {
+	uint64_t artifacts, bytes, files, tables;
+	int authenticated;		/* the manifest's HMAC was checked */
+};
+
+/* 0: the backup passed. -1: it failed (e says why: ADO_E_INTEGRITY, ADO_E_AUTH,
+ * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...) or could not be
+ * checked. Warnings (files that differ, ...) are logged as they are found. */
+int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const char *job, const char *id,
+		      const struct ado_verify_opts *o, struct ado_verify_result *res, struct ado_err *e);
+
+
+#endif
