@@ -1480,10 +1480,12 @@ static int parse_notifications(struct pctx *p, const yaml_node_t *map)
 	return 0;
 }
 
+/* `recovery:` is the recovery plan: lib/recover parses it (its own file format
+ * too, with --plan FILE); here it is only allowed. */
 static int parse_root(struct pctx *p, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "state_dir", "encryption", "databases", "storage", "notifications",
-					    "backup_jobs", NULL };
+					    "backup_jobs", "recovery", NULL };
 	yaml_node_t *v[MAX_KEYS];
 
 	if (map_fields(p, root, "the top level", keys, v, NULL) < 0)

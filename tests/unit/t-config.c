@@ -250,8 +250,8 @@ static void test_syntax(void)
 static void test_unknown_keys(void)
 {
 	refused("unknown top-level key", "backup_job:\n  a: {}\n",
-		"t.yml:1:1: expected one of state_dir, encryption, databases, storage, notifications, backup_jobs "
-		"in the top level, found unknown key 'backup_job'",
+		"t.yml:1:1: expected one of state_dir, encryption, databases, storage, notifications, backup_jobs, "
+		"recovery in the top level, found unknown key 'backup_job'",
 		"did you mean 'backup_jobs'?");
 	refused("unknown job key", JOB_HEAD TARGETS DESTS "    retension: 30 days\n",
 		"t.yml:7:5: expected one of schedule, targets, destinations, retention, encryption, compression, "

@@ -1911,3 +1911,23 @@ int ado_pg_count_tables(struct ado_pg *pg, long *n, struct ado_err *e)
 	PQclear(res);
 	return 0;
 }
+
+/* ---- one statement, for callers above the pg layer (read-only mode, drills) ---- */
+
+int ado_pg_exec(struct ado_pg *pg, const char *what, const char *sql, const char *const *params, int nparams,
+		char **value, struct ado_err *e)
+{
+	PGresult *res = query(pg, what, e, sql, nparams, params);
+
+	if (value)
+		*value = NULL;
+	if (!res)
+		return -1;
+	if (value && PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0) &&
+	    !(*value = xstrdup(PQgetvalue(res, 0, 0), e))) {
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}

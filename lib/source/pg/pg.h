@@ -298,4 +298,13 @@ int ado_pg_count_finish(struct ado_pg *pg, struct ado_err *e);
  * read with the count's error, ending the dump early. */
 struct ado_reader *ado_pg_count_reader_new(struct ado_pg *pg, struct ado_reader *inner, struct ado_err *e);
 
+/* --- one statement (added in issue 11: read-only mode, drills) ---
+ * Run sql (parameters $1.. from params) on pg's connection. `what` names the
+ * action for the message ("set database 'X' read-only"): ADO_E_DB "cannot
+ * WHAT in database 'X': <server's first line>" (ADO_E_NOTFOUND / ADO_E_EXISTS
+ * as above). With value not NULL, *value is a new string holding the first
+ * column of the first row, or NULL when there is no row or it is NULL. */
+int ado_pg_exec(struct ado_pg *pg, const char *what, const char *sql, const char *const *params, int nparams,
+		char **value, struct ado_err *e);
+
 #endif
