@@ -596,8 +596,6 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 		if (rc < 0) {
 			r->failed = 1;
 			stop = 1;
-			if (se.kind == ADO_E_INTERRUPTED)
-				*e = se;
 		}
 	}
 	if (j)
@@ -641,7 +639,10 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 		ado_json_kbool(j, "rpo_met", r->rpo_met);
 		ado_json_obj_end(j);
 	}
-	return se.kind == ADO_E_INTERRUPTED ? -1 : 0;
+	if (ado_interrupted())
+		return ado_err_set(e, ADO_E_INTERRUPTED, 0, "drill '%s' interrupted by signal %d", t->name,
+				   ado_interrupted());
+	return 0;
 }
 
 static void drill_history(struct sandbox *b, const struct dtest *t, const struct result *r)

@@ -81,6 +81,22 @@ expect_err "ado-recover: no test 'Nope' in '$T/drill.yml'"
 dbs > "$T/dbs2"
 check "scratch databases removed after every drill" same_file "$T/dbs0" "$T/dbs2"
 
+# --- SIGINT in the middle of a drill: scratch databases and folders still removed ---
+cat > "$T/int.yml" <<YML
+disaster_recovery_tests:
+  - name: "Interrupted Test"
+    steps: [ "Execute recovery procedure", { name: wait, run: "touch $T/int-started; sleep 20" }, "Validate data integrity" ]
+YML
+ado-recover -c "$T/cfg.yml" --drill "$T/int.yml" --yes >"$T/int.out" 2>&1 &
+ipid=$!
+for _ in $(seq 200); do [ -e "$T/int-started" ] && break; sleep 0.05; done
+kill -INT $ipid
+wait $ipid; irc=$?
+check "SIGINT: exit 130" test "$irc" = 130
+dbs > "$T/dbs3"
+check "SIGINT: scratch databases removed" same_file "$T/dbs0" "$T/dbs3"
+check "SIGINT: no scratch folder left" sh -c "! ls -d /tmp/ado-drill.* 2>/dev/null | grep -q ."
+
 # --- KPIs from the history; an unreadable line is reported and skipped ---
 echo 'this is not json' >> "$T/state/history.jsonl"
 run 0 ado-recover -c "$T/cfg.yml" --report --since 90d --json
