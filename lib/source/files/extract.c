@@ -1,5 +1,5 @@
 /* files.c - the files: target's tar side (see files.h). */
-#include "source/files.h"
+#include "source/files/files.h"
 
 #include <archive.h>
 #include <archive_entry.h>
