@@ -1,5 +1,13 @@
 /* pg.h - PostgreSQL through libpq, pg_dump and pg_restore.
  *
+ * lib/source/pg is the database source: it backs up one database (snapshot,
+ * pg_dump, row counts) and restores one (pg_restore, database administration,
+ * count checks). pg.h is all it shows the rest of lib/; its files (connect.c,
+ * tables.c, snapshot.c, tools.c, admin.c, restore.c) share the rest through
+ * internal.h, which nothing outside the folder includes. It includes from
+ * lib/ only base/, config/ and io/: folders include only downward,
+ * base <- config <- io <- format/source/store/net <- notify/job <- recover <- tools.
+ *
  * One struct ado_pg owns one PGconn. Everything that needs the server (table
  * lookups, the exported snapshot, row counts, CREATE/DROP/RENAME DATABASE,
  * pg_stat_activity) goes through libpq; the dump itself is pg_dump's custom
