@@ -170,7 +170,7 @@ int ado_pg_dump_spawn(struct ado_pg *pg, const char *pg_dump, const struct ado_p
  * "pg_dump failed for database 'ado_primary' (exit 1)", a signal
  * "... (killed by signal 9)", both with a hint to read the tool's own
  * messages above. 0 on a clean exit. When the run is interrupted
- * (ado_interrupted(), lib/sig.h) before or while waiting, the child is sent
+ * (ado_interrupted(), base/sig.h) before or while waiting, the child is sent
  * SIGTERM, reaped, and the result is ADO_E_INTERRUPTED "WHAT interrupted by
  * signal N" unless it had already finished cleanly. */
 int ado_pg_child_wait(pid_t pid, const char *what, struct ado_err *e);
