@@ -18,7 +18,7 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lpthread
 
 TOOLS = ado-backup ado-verify ado-restore ado-recover ado-notify
-# every folder of lib/ (see the layout in README.md); lib/source/pg/ is one level deeper
+# every folder of lib/ (see the layout in README.md); lib/source/pg/ and lib/source/files/ are one level deeper
 LIB_SRC := $(wildcard lib/*/*.c lib/*/*/*.c)
 LIB_OBJ := $(LIB_SRC:.c=.o)
 LIB_HDR := $(wildcard lib/*.h lib/*/*.h lib/*/*/*.h)

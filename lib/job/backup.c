@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "ado.h"
-#include "source/files.h"
+#include "source/files/files.h"
 #include "base/lock.h"
 #include "base/log.h"
 #include "format/manifest.h"

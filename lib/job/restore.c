@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source/files.h"
+#include "source/files/files.h"
 #include "base/log.h"
 #include "base/lock.h"
 #include "job/verify.h"

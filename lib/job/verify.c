@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source/files.h"
+#include "source/files/files.h"
 #include "base/log.h"
 #include "format/manifest.h"
 #include "job/dbrestore.h"

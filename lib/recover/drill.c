@@ -28,7 +28,7 @@
 #include "job/dbrestore.h"
 #include "job/repo.h"
 #include "job/restore.h"
-#include "source/files.h"
+#include "source/files/files.h"
 #include "source/pg/pg.h"
 
 enum act { A_CORRUPT, A_FAIL, A_RECOVER, A_VALIDATE, A_SERVICES, A_MEASURE, A_MANUAL, A_STEP };

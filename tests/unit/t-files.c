@@ -12,7 +12,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "source/files.h"
+#include "source/files/files.h"
 
 static char S[64];	/* scratch folder */
 

@@ -1,5 +1,13 @@
 /* pg.h - PostgreSQL through libpq, pg_dump and pg_restore.
  *
+ * lib/source/pg is the database source: it backs up one database (snapshot,
+ * pg_dump, row counts) and restores one (pg_restore, database administration,
+ * count checks). pg.h is all it shows the rest of lib/; its files (connect.c,
+ * tables.c, snapshot.c, tools.c, admin.c, restore.c) share the rest through
+ * internal.h, which nothing outside the folder includes. It includes from
+ * lib/ only base/, config/ and io/: folders include only downward,
+ * base <- config <- io <- format/source/store/net <- notify/job <- recover <- tools.
+ *
  * One struct ado_pg owns one PGconn. Everything that needs the server (table
  * lookups, the exported snapshot, row counts, CREATE/DROP/RENAME DATABASE,
  * pg_stat_activity) goes through libpq; the dump itself is pg_dump's custom
@@ -162,7 +170,7 @@ int ado_pg_dump_spawn(struct ado_pg *pg, const char *pg_dump, const struct ado_p
  * "pg_dump failed for database 'ado_primary' (exit 1)", a signal
  * "... (killed by signal 9)", both with a hint to read the tool's own
  * messages above. 0 on a clean exit. When the run is interrupted
- * (ado_interrupted(), lib/sig.h) before or while waiting, the child is sent
+ * (ado_interrupted(), base/sig.h) before or while waiting, the child is sent
  * SIGTERM, reaped, and the result is ADO_E_INTERRUPTED "WHAT interrupted by
  * signal N" unless it had already finished cleanly. */
 int ado_pg_child_wait(pid_t pid, const char *what, struct ado_err *e);

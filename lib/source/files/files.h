@@ -1,4 +1,12 @@
-/* files.h - the files: target's tar side: back a folder up into a pax tar
+/* lib/source/ is what is backed up: the files: targets (this folder,
+ * source/files/: a tree as a pax tar plus its index) and the PostgreSQL
+ * targets (source/pg/: pg_dump and pg_restore through libpq). A source yields
+ * the plaintext stream that io/ carries through the filters to the sinks, and
+ * takes it back on verify and restore. It may include base/, config/ and io/
+ * only: folders include only downward, base <- config <- io <-
+ * format/source/store/net <- notify/job <- recover <- tools.
+ *
+ * files.h - the files: target's tar side: back a folder up into a pax tar
  * stream, extract such a stream safely, and compare a tree with the index.
  *
  * A files backup produces two streams: the tar (pax, with modes, owners by id
