@@ -68,7 +68,7 @@ run 0 ado-recover -c "$T/cfg.yml" --dry-run
 expect_out "phase 'assessment' step 'notify': notify (warning): incident declared"
 expect_out "phase 'data' step 'count' (destructive): run: /bin/sh -c echo data >> $T/count"
 expect_out "phase 'data' step 'restore_files conf' (destructive): restore files '(the job's files)' to $T/restored from backup '$T/dest/conf/"
-expect_out "(age 0s)"
+check "dry run names the backup's age" grep -Eq "\(age [0-9]+s\)" <<<"$out"
 expect_out "phase 'validation' step 'health_check http://127.0.0.1:$OK_PORT/health': health check: GET http://127.0.0.1:$OK_PORT/health, expect 200, 2 tries every 1s"
 expect_out "RTO target 4h, RPO target 15m"
 expect_out "dry run: nothing changed"
@@ -89,8 +89,9 @@ exec 9>&-
 run 0 ado-recover -c "$T/cfg.yml" --yes
 expect_out "recovery $(ls "$T/state/recover" | sed 's/.jsonl//'): succeeded"
 expect_out "phase 'data' step 'restore_files conf': ok"
-expect_out "  RTO: 0s against a target of 4h: met"
-expect_out "  RPO: data age 0s against a target of 15m: met"
+# the durations depend on the machine's load: only their shape and the verdict are the contract
+check "RTO line: seconds against 4h, met" grep -Eq '^  RTO: ([0-9]+m)?[0-9]+s against a target of 4h: met$' <<<"$out"
+check "RPO line: data age against 15m, met" grep -Eq '^  RPO: data age ([0-9]+m)?[0-9]+s against a target of 15m: met$' <<<"$out"
 check "the run step ran once" test "$(cat "$T/count")" = data
 check "files restored" cmp "$T/etc/ado/app.yml" "$T/restored/app.yml"
 tl=$(ls "$T/state/recover/"*.jsonl)
