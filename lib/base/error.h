@@ -1,3 +1,7 @@
+/* lib/base/ - the floor: the error table, diagnostics and redaction (log), JSON
+ * output, signals, file-system helpers and locks. Everything else builds on it;
+ * it includes nothing else of lib/ (libc and OpenSSL only). */
+
 /* error.h - the one table of error kinds.
  *
  * lib/ never prints and never exits: a function that fails returns -1 and fills

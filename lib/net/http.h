@@ -1,3 +1,7 @@
+/* lib/net/ - HTTP(S) and SMTP over libcurl, shared by notify/ and the remote
+ * stores: TLS always verified, bounded in time, secrets kept out of messages.
+ * May include: base/. */
+
 /* http.h - one HTTP(S) request, or one SMTP submission, through libcurl.
  *
  * Small on purpose: ado-notify posts JSON with it, and the S3/Azure drivers can

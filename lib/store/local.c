@@ -2,7 +2,7 @@
  * a temp name in the same folder, write, fsync, rename, fsync the folder. Files are
  * created 0600 and folders 0700: they hold backups. */
 #include "store/store.h"
-#include "format/crypt.h"
+#include "base/random.h"
 #include "base/fsutil.h"
 
 #include <dirent.h>

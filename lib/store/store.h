@@ -1,3 +1,8 @@
+/* lib/store/ - storage drivers behind one table of function pointers (local,
+ * and the remote ones beside it). A driver moves bytes and lists names; it
+ * knows nothing of jobs or manifests. May include: base/, config/, io/, net/
+ * (the shared HTTP layer). */
+
 /* store.h - storage drivers behind one table of function pointers.
  *
  * A store is rooted at a destination (a local folder, an S3 bucket+prefix, an
