@@ -45,7 +45,8 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        if not any(k.lower() == "content-length" for k, _ in headers):
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -150,8 +151,10 @@ class H(http.server.BaseHTTPRequestHandler):
                   headers=hdrs)
         r = c.getresponse()
         data = r.read()
-        keep = [(k, v) for k, v in r.getheaders()
-                if k.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server")]
+        drop = ("transfer-encoding", "connection", "date", "server")
+        if self.command != "HEAD":
+            drop += ("content-length",)  # a HEAD keeps the object's length
+        keep = [(k, v) for k, v in r.getheaders() if k.lower() not in drop]
         c.close()
         return r.status, keep, data
 
