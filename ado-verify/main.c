@@ -23,7 +23,7 @@ struct ctx {
 	struct ado_verify_opts vo;
 	int json;
 	FILE *log;
-	size_t ok, failed;
+	size_t ok, failed, archived;	/* archived: failures that only need a thaw */
 	int rpo_missed;
 	const char *level_name;
 };
@@ -50,7 +50,8 @@ static void usage(FILE *f)
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
 		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error,\n"
-		"5 all passed but the newest backup of --job is older than its rpo.\n"
+		"5 all passed but the newest backup of --job is older than its rpo,\n"
+		"6 every failure was a backup in an archive tier (request it: ado-restore --thaw).\n"
 		"See ado-verify(1).\n");
 }
 
@@ -80,6 +81,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	if (e) {
 		char raw[1400];
 		c->failed++;
+		c->archived += e->kind == ADO_E_ARCHIVED;
 		ado_log_redact_copy(reason, sizeof(reason), ado_err_str(e, raw, sizeof(raw)));
 	} else {
 		c->ok++;
@@ -343,7 +345,7 @@ int main(int argc, char **argv)
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? ADO_EXIT_FAIL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+		status = c.failed ? (c.failed == c.archived ? ADO_EXIT_ARCHIVED : ADO_EXIT_FAIL) : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 out:
 	if (c.log)
 		fclose(c.log);
