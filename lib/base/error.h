@@ -1,3 +1,7 @@
+/* lib/base/ - the floor: the error table, diagnostics and redaction (log), JSON
+ * output, signals, file-system helpers and locks. Everything else builds on it;
+ * it includes nothing else of lib/ (libc and OpenSSL only). */
+
 /* error.h - the one table of error kinds.
  *
  * lib/ never prints and never exits: a function that fails returns -1 and fills
@@ -26,6 +30,7 @@
 	X(DB,          1, "database error") \
 	X(NET,         1, "network error") \
 	X(REMOTE,      1, "remote service error") \
+	X(ARCHIVED,    6, "archived: needs a restore request first") \
 	X(CHILD,       1, "child process failed") \
 	X(INTERRUPTED, 1, "interrupted") \
 	X(UNSUPPORTED, 2, "not supported") \

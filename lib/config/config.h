@@ -1,5 +1,14 @@
 /* config.h - backup-strategy.yml (libyaml) -> struct ado_config.
  *
+ * lib/config turns the config file into struct ado_config, checked to the
+ * last key, and owns what reading it needs: secret references, durations,
+ * compression names and cron schedules (cron.h). It is the layer just above
+ * the floor and may include only base/ (folders include only downward:
+ * base <- config <- io <- format/source/store/net <- notify/job <- recover <-
+ * tools). This header is its API; config.c loads and walks the file, one file
+ * per section parses it (jobs.c, storage.c, notifications.c, secrets.c,
+ * duration.c), and what they share is in the private internal.h.
+ *
  * The plan's backup_jobs: block loads unchanged; optional top-level sections
  * add what the plan leaves implicit (see man/ado.yml.5):
  *

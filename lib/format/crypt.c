@@ -100,13 +100,6 @@ static int ossl_fail(struct ado_err *e, const char *what)
 	return ado_err_set(e, ADO_E_INTERNAL, 0, "%s failed in OpenSSL", what);
 }
 
-int ado_random(void *buf, size_t n, struct ado_err *e)
-{
-	if (n > 0 && RAND_bytes(buf, (int)n) != 1)
-		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot get random bytes from OpenSSL");
-	return 0;
-}
-
 /* HKDF-SHA256(ikm = master, salt, info) -> out (32 bytes). salt may be NULL:
  * RFC 5869 then uses HashLen zero bytes, which is what OpenSSL does when no
  * salt is given. */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "base/random.h"
 #include "io/io.h"
 
 #define ADO_KEY_LEN 32
@@ -69,8 +70,5 @@ struct ado_writer *ado_decrypt_writer_new(struct ado_writer *next, struct ado_ke
 /* Parse just the header of an encrypted artifact (for `ado-verify --level checksum`
  * and diagnostics). */
 int ado_crypt_header_parse(const unsigned char *buf, size_t n, struct ado_kdf *kdf, struct ado_err *e);
-
-/* Random bytes (RAND_bytes). */
-int ado_random(void *buf, size_t n, struct ado_err *e);
 
 #endif

@@ -1,3 +1,7 @@
+/* lib/format/ - the on-disk format of man/ado-format.5: the manifest and the
+ * encrypted artifact (crypt: keys, AES-256-GCM chunks, HMAC). May include:
+ * base/, config/, io/. */
+
 /* manifest.h - the manifest of one backup (DEST/JOB/ID/manifest.json).
  *
  * Written last and atomically: a backup is complete only when its manifest

@@ -1,3 +1,7 @@
+/* lib/io/ - the streaming chain: writers and readers that observe, compress,
+ * encrypt, tee and hand bytes between threads, with fixed-size buffers. It
+ * knows no jobs, stores or sources. May include: base/, config/ (codec names). */
+
 /* io.h - the streaming chain.
  *
  * A chain is a list of writers, each pushing into the next: observe filters

@@ -77,7 +77,8 @@ static size_t alive_count(const struct run *r)
 }
 
 /* head -> sha256(plain) -> [thread] -> compress -> [encrypt] -> sha256(stored) -> tee(destinations) */
-static int chain_open(struct run *r, const char *artifact, int threaded, struct chain *c, struct ado_err *e)
+static int chain_open(struct run *r, const char *artifact, int threaded, unsigned flags, struct chain *c,
+		      struct ado_err *e)
 {
 	struct ado_writer *sinks[MAX_DESTS], *w;
 	char path[1024];
@@ -91,7 +92,7 @@ static int chain_open(struct run *r, const char *artifact, int threaded, struct 
 			continue;
 		ado_err_clear(&de);
 		r->dests[i].used = 1;
-		if (ado_store_open_write(r->dests[i].s, path, &sinks[n], &de) < 0) {
+		if (ado_store_open_write(r->dests[i].s, path, flags, &sinks[n], &de) < 0) {
 			dest_fail(r, i, &de);
 			continue;
 		}
@@ -210,7 +211,7 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	if (chain_open(r, tname, 1, &tar, e) < 0 || chain_open(r, iname, 0, &idx, e) < 0)
+	if (chain_open(r, tname, 1, 0, &tar, e) < 0 || chain_open(r, iname, 0, ADO_STORE_WRITE_META, &idx, e) < 0)
 		goto out;
 	if (ado_files_backup(t, tar.head, idx.head, on_warn, r, &st, e) < 0)
 		goto out;
@@ -253,7 +254,7 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 	if (ado_pg_connect(r->cfg, t->database, &pg, e) < 0 || ado_pg_dump_find(pg, &dump, &dump_version, e) < 0 ||
 	    ado_pg_snapshot_open(pg, t->tables, t->ntables, &snap, e) < 0)
 		goto out;
-	if (chain_open(r, name, 1, &c, e) < 0)
+	if (chain_open(r, name, 1, 0, &c, e) < 0)
 		goto out;
 	if (ado_pg_dump_spawn(pg, dump, snap, t->ntables == 0, &pid, &fd, e) < 0)
 		goto out;

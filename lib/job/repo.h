@@ -1,3 +1,9 @@
+/* lib/job/ - one job each, over the layers below: backup, verify, restore
+ * (files and databases), the layout of backups in a store (repo), and what
+ * every tool's main() does alike (cli). Nothing here prints to stdout or
+ * exits: the tools report. May include every folder below it: base/,
+ * config/, io/, format/, source/, store/, net/, notify/. */
+
 /* repo.h - the layout of backups in a store, shared by backup, verify and restore:
  *   JOB/ID/ARTIFACT...   JOB/ID/SHA256SUMS   JOB/ID/manifest.json (last: the commit)
  * and the read chain: stored bytes -> sha256 -> decrypt -> decompress -> sha256 -> sink. */

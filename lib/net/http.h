@@ -1,3 +1,7 @@
+/* lib/net/ - HTTP(S) and SMTP over libcurl, shared by notify/ and the remote
+ * stores: TLS always verified, bounded in time, secrets kept out of messages.
+ * May include: base/. */
+
 /* http.h - one HTTP(S) request, or one SMTP submission, through libcurl.
  *
  * Small on purpose: ado-notify posts JSON with it, and the S3/Azure drivers can
@@ -75,6 +79,10 @@ struct ado_mail_req {
  * the sender, a recipient or the data; resp->status holds its code and
  * resp->transient is 1 for 4xx replies). */
 int ado_mail_send(const struct ado_mail_req *req, struct ado_http_resp *resp, struct ado_err *e);
+
+/* 1 when a libcurl result code (a CURLcode) is worth trying again:
+ * connection refused, reset, timeout, nothing received. */
+int ado_http_curl_transient(int curl_code);
 
 /* "scheme://host:port" of url into buf (no user info, path or query), or
  * "<bad url>" when it cannot be parsed. Safe to show for secret URLs. */

@@ -1,3 +1,7 @@
+/* lib/notify/ - the channels (Slack, webhook, status page, email) and the
+ * sending of one notice to several of them at once. May include: base/,
+ * config/, net/. */
+
 /* notify.h - send one notice to chat, webhooks, a status page and mail.
  *
  * The flow: ado_notify_new() gathers channels (the config's notifications:

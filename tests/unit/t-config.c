@@ -1,4 +1,4 @@
-/* t-config.c - lib/config.c: the plan's file, the full example, every kind
+/* t-config.c - lib/config/: the plan's file, the full example, every kind
  * of mistake with its position, secrets by reference, env overrides. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,71 @@
+/* storage.c - the storage: section: where the s3 and azure drivers connect
+ * and with which credentials (by reference). */
+#include "config/config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+#include "config/internal.h"
+
+int cfg_parse_storage(struct pctx *p, const yaml_node_t *map)
+{
+	static const char *const keys[] = { "s3", "azure", NULL };
+	static const char *const s3_keys[] = { "endpoint",
+					       "region",
+					       "path_style",
+					       "access_key_id_env",
+					       "access_key_id_file",
+					       "secret_access_key_env",
+					       "secret_access_key_file",
+					       "ca_file",
+					       "storage_class",
+					       NULL };
+	static const char *const az_keys[] = { "endpoint", "account", "key_env", "key_file", "ca_file", "access_tier",
+					       NULL };
+	yaml_node_t *v[MAX_KEYS], *s[MAX_KEYS];
+	struct ado_config *c = p->c;
+
+	if (cfg_map_fields(p, map, "'storage'", keys, v, NULL) < 0)
+		return -1;
+	if (v[0]) {
+		if (cfg_map_fields(p, v[0], "'storage.s3'", s3_keys, s, NULL) < 0)
+			return -1;
+		c->s3.present = 1;
+		if ((s[0] && cfg_get_str(p, s[0], "'endpoint' in 'storage.s3'", "a URL", &c->s3.endpoint) < 0) ||
+		    (s[1] && cfg_get_str(p, s[1], "'region' in 'storage.s3'", "a region", &c->s3.region) < 0) ||
+		    (s[2] && cfg_get_bool(p, s[2], "'path_style' in 'storage.s3'", &c->s3.path_style) < 0) ||
+		    cfg_get_secret(p, s[3], s[4], "'storage.s3'", "access_key_id", &c->s3.access_key_id) < 0 ||
+		    cfg_get_secret(p, s[5], s[6], "'storage.s3'", "secret_access_key", &c->s3.secret_access_key) < 0 ||
+		    (s[7] && cfg_get_path(p, s[7], "'ca_file' in 'storage.s3'", &c->s3.ca_file) < 0) ||
+		    (s[8] && cfg_get_str(p, s[8], "'storage_class' in 'storage.s3'", "a storage class",
+				     &c->s3.storage_class) < 0))
+			return -1;
+		if (strncmp(c->s3.endpoint, "http://", 7) && strncmp(c->s3.endpoint, "https://", 8))
+			return cfg_perr(p, s[0], "expected an http:// or https:// URL for 'endpoint' in 'storage.s3', "
+				    "found '%s'", c->s3.endpoint);
+	}
+	if (v[1]) {
+		if (cfg_map_fields(p, v[1], "'storage.azure'", az_keys, s, NULL) < 0)
+			return -1;
+		c->azure.present = 1;
+		if ((s[0] && cfg_get_str(p, s[0], "'endpoint' in 'storage.azure'", "a URL", &c->azure.endpoint) < 0) ||
+		    (s[1] && cfg_get_str(p, s[1], "'account' in 'storage.azure'", "an account name", &c->azure.account) < 0) ||
+		    cfg_get_secret(p, s[2], s[3], "'storage.azure'", "key", &c->azure.key) < 0 ||
+		    (s[4] && cfg_get_path(p, s[4], "'ca_file' in 'storage.azure'", &c->azure.ca_file) < 0) ||
+		    (s[5] && cfg_get_str(p, s[5], "'access_tier' in 'storage.azure'", "Hot, Cool or Archive",
+				     &c->azure.access_tier) < 0))
+			return -1;
+		if (c->azure.endpoint && strncmp(c->azure.endpoint, "http://", 7) &&
+		    strncmp(c->azure.endpoint, "https://", 8))
+			return cfg_perr(p, s[0], "expected an http:// or https:// URL for 'endpoint' in 'storage.azure', "
+				    "found '%s'", c->azure.endpoint);
+		if (c->azure.access_tier && strcasecmp(c->azure.access_tier, "Hot") &&
+		    strcasecmp(c->azure.access_tier, "Cool") && strcasecmp(c->azure.access_tier, "Cold") &&
+		    strcasecmp(c->azure.access_tier, "Archive"))
+			return cfg_perr(p, s[5], "expected Hot, Cool, Cold or Archive for 'access_tier' in 'storage.azure', "
+				    "found '%s'", c->azure.access_tier);
+	}
+	return 0;
+}
