@@ -443,6 +443,7 @@ static int init_defaults(struct ado_config *c)
 	c->s3.path_style = 1;
 	return set_default(&c->state_dir, ADO_DEFAULT_STATE_DIR) | set_default(&c->s3.endpoint, "https://s3.amazonaws.com") |
 	       set_default(&c->s3.region, "us-east-1") | set_default(&c->s3.storage_class, "STANDARD") |
+	       set_default(&c->s3.glacier_storage_class, "GLACIER") |
 	       set_default(&c->s3.access_key_id.env, "AWS_ACCESS_KEY_ID") |
 	       set_default(&c->s3.secret_access_key.env, "AWS_SECRET_ACCESS_KEY") |
 	       set_default(&c->azure.key.env, "AZURE_STORAGE_KEY");
@@ -748,6 +749,7 @@ void ado_config_free(struct ado_config *c)
 	cfg_ref_free(&c->s3.secret_access_key);
 	free(c->s3.ca_file);
 	free(c->s3.storage_class);
+	free(c->s3.glacier_storage_class);
 	free(c->azure.endpoint);
 	free(c->azure.account);
 	cfg_ref_free(&c->azure.key);

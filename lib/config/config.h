@@ -110,7 +110,9 @@ struct ado_s3_config {
 	struct ado_secret_ref access_key_id;	/* default env AWS_ACCESS_KEY_ID */
 	struct ado_secret_ref secret_access_key;	/* default env AWS_SECRET_ACCESS_KEY */
 	char *ca_file;
-	char *storage_class;	/* for s3: destinations (default STANDARD); s3_glacier uses GLACIER */
+	char *storage_class;	/* for s3: destinations (default STANDARD) */
+	char *glacier_storage_class;	/* for s3_glacier: artifacts (default GLACIER; DEEP_ARCHIVE, GLACIER_IR) */
+	unsigned long long part_size;	/* multipart part size in bytes; 0 = the driver's default (16 MiB) */
 };
 
 struct ado_azure_config {

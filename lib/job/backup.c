@@ -459,6 +459,21 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 			*e = last;
 		goto out;
 	}
+	/* uploads an earlier, killed run left unfinished under this job (S3
+	 * multipart): abort them so no orphan parts pile up */
+	for (size_t i = 0; i < r.ndests; i++) {
+		struct ado_err ce;
+		int k;
+		if (!r.dests[i].alive)
+			continue;
+		ado_err_clear(&ce);
+		k = ado_store_clean_uploads(r.dests[i].s, job->name, &ce);
+		if (k < 0)
+			ado_warn("cannot clean up unfinished uploads on '%s': %s", r.dests[i].cfg->url, ce.msg);
+		else if (k > 0)
+			ado_info("aborted %d unfinished upload%s an earlier run left on '%s'", k, k == 1 ? "" : "s",
+				 r.dests[i].cfg->url);
+	}
 
 	if (!(r.m = ado_manifest_new())) {
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "config/config.h"
 #include "io/io.h"
 
 #define ADO_PART_SIZE_DEFAULT (16u * 1024 * 1024)
@@ -59,5 +60,10 @@ struct ado_download_ops {
  * fails here, at open) and prefetches the rest. Takes drv. NULL with e. */
 struct ado_reader *ado_download_reader_new(const struct ado_download_ops *ops, void *drv, size_t chunk,
 					   struct ado_err *e);
+
+/* The remote drivers' openers, called by ado_store_open(). */
+struct ado_store;
+int ado_store_s3_open(const struct ado_dest *d, const struct ado_config *cfg, struct ado_store **out,
+		      struct ado_err *e);
 
 #endif

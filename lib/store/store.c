@@ -1,5 +1,6 @@
 /* store.c - driver dispatch and the small helpers every tool uses. */
 #include "store/store.h"
+#include "store/remote.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,7 @@ int ado_store_open(const struct ado_dest *d, const struct ado_config *cfg, struc
 		return ado_store_local_open(d->prefix ? d->prefix : d->url, out, e);
 	case ADO_DEST_S3:
 	case ADO_DEST_S3_GLACIER:
-		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the S3 driver is not built into this version (for '%s')", d->url);
-		return ado_err_hint(e, "use a local: destination, or upgrade ado-dr");
+		return ado_store_s3_open(d, cfg, out, e);
 	case ADO_DEST_AZURE:
 		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the Azure Blob driver is not built into this version (for '%s')",
 			    d->url);
