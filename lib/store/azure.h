@@ -3,7 +3,8 @@
  *
  * Credentials come from, in this order:
  *   1. the config's storage.azure section (endpoint, account, key_env/key_file,
- *      sas_env/sas_file), when it names an account or an endpoint;
+ *      sas_env/sas_file), when it names an account or an endpoint (the key
+ *      and SAS references default to the variables of 3.);
  *   2. AZURE_STORAGE_CONNECTION_STRING (AccountName, AccountKey, BlobEndpoint,
  *      DefaultEndpointsProtocol, EndpointSuffix, SharedAccessSignature,
  *      UseDevelopmentStorage=true);
@@ -59,10 +60,6 @@ char *ado_az_string_to_sign(const char *method, const char *account, const char 
 int ado_az_authorization(const struct ado_az_cred *c, const char *method, const char *url,
 			 const char *const *headers, size_t nheaders, uint64_t content_length, char *buf,
 			 size_t len, struct ado_err *e);
-
-/* Percent-encode s for a URL path (keep_slash) or a query value: everything
- * but unreserved characters (and '/' in a path) is %XX-encoded. New string or NULL. */
-char *ado_az_escape(const char *s, int keep_slash);
 
 /* "x-ms-date: Mon, 30 Nov 2026 11:31:14 GMT" for now into buf (at least 48 bytes). */
 void ado_az_date_header(char *buf, size_t len);

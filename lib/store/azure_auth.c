@@ -51,24 +51,6 @@ static char *unescape(const char *s, size_t n)
 	return out;
 }
 
-char *ado_az_escape(const char *s, int keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	struct ado_buf b;
-
-	ado_buf_init(&b);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || (keep_slash && ch == '/')) {
-			ado_buf_add(&b, (const char *)&ch, 1);
-		} else {
-			char esc[3] = { '%', hex[ch >> 4], hex[ch & 15] };
-			ado_buf_add(&b, esc, 3);
-		}
-	}
-	return buf_take(&b);
-}
-
 void ado_az_date_header(char *buf, size_t len)
 {
 	char d[40];
@@ -263,10 +245,12 @@ out:
 int ado_az_cred_resolve(const struct ado_azure_config *cfg, struct ado_az_cred *c, struct ado_err *e)
 {
 	const char *cs = getenv("AZURE_STORAGE_CONNECTION_STRING");
-	const char *sas = getenv("AZURE_STORAGE_SAS_TOKEN");
+	const char *sas_env = cfg && cfg->sas.env ? cfg->sas.env : "AZURE_STORAGE_SAS_TOKEN";
+	const char *sas = cfg && cfg->sas.file ? NULL : getenv(sas_env);
 	const char *account = cfg && cfg->account ? cfg->account : getenv("AZURE_STORAGE_ACCOUNT");
 	int from_config = cfg && cfg->present && (cfg->account || cfg->endpoint);
 	char *key = NULL;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (!from_config && cs && *cs)
@@ -286,6 +270,18 @@ int ado_az_cred_resolve(const struct ado_azure_config *cfg, struct ado_az_cred *
 	if (!c->endpoint)
 		goto oom;
 	trim_slash(c->endpoint);
+	if (cfg && cfg->sas.file) {
+		char *tok = NULL;
+		if (ado_secret_resolve(&cfg->sas, "the Azure SAS token", 0, &tok, e) < 0) {
+			ado_az_cred_clear(c);
+			return -1;
+		}
+		rc = set_sas(c, tok);
+		ado_secret_free(tok);
+		if (rc < 0)
+			goto oom;
+		return 0;
+	}
 	if (sas && *sas) {
 		if (set_sas(c, sas) < 0)
 			goto oom;

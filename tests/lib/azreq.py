@@ -2,6 +2,8 @@
 
   azreq.py METHOD /CONTAINER/BLOB?query [Name:value ...]   SharedKey request; prints the status, then the body
   azreq.py sas [PERMS [SECONDS]]                           an account SAS token (no leading '?')
+  azreq.py clone CONTAINER SRC DST [OLD NEW [SKIP,...]]     copy every blob below SRC/ to DST/, replacing
+                                                           OLD by NEW in manifest.json, leaving out SKIP names
 
 Reads AZ_ENDPOINT (http://127.0.0.1:PORT/ACCOUNT), AZ_ACCOUNT and AZ_KEY from the environment.
 """
@@ -10,6 +12,7 @@ import datetime
 import hashlib
 import hmac
 import os
+import re
 import sys
 import urllib.error
 import urllib.parse
@@ -22,16 +25,15 @@ def sign(key, sts):
     return base64.b64encode(hmac.new(base64.b64decode(key), sts.encode(), hashlib.sha256).digest()).decode()
 
 
-def request(method, path, headers):
+def request(method, path, headers, body=b""):
     endpoint, account, key = os.environ["AZ_ENDPOINT"], os.environ["AZ_ACCOUNT"], os.environ["AZ_KEY"]
     url = endpoint + path
     u = urllib.parse.urlsplit(url)
     h = {k.lower(): v for k, v in headers}
     h["x-ms-date"] = datetime.datetime.utcnow().strftime("%a, %d %b %Y %H:%M:%S GMT")
     h["x-ms-version"] = VERSION
-    body = b""
     if method in ("PUT", "POST"):
-        h["content-length"] = "0"
+        h["content-length"] = str(len(body)) if body else "0"
         h.setdefault("content-type", "application/octet-stream")  # urllib would add its own
     std = ["content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
            "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range"]
@@ -60,11 +62,30 @@ def account_sas(perms, seconds):
     return urllib.parse.urlencode(q, safe="")
 
 
+def clone(container, src, dst, old=None, new=None, skip=""):
+    status, body = request("GET", "/%s?restype=container&comp=list&prefix=%s" % (container, urllib.parse.quote(src + "/", safe="")), [])
+    assert status == 200, (status, body)
+    for name in re.findall(r"<Name>([^<]*)</Name>", body.decode()):
+        base = name[len(src) + 1:]
+        if base in skip.split(","):
+            continue
+        st, data = request("GET", "/%s/%s" % (container, urllib.parse.quote(name)), [])
+        assert st == 200, (st, name)
+        if base == "manifest.json" and old:
+            data = data.replace(old.encode(), new.encode())
+        st, _ = request("PUT", "/%s/%s/%s" % (container, urllib.parse.quote(dst), urllib.parse.quote(base)),
+                        [("x-ms-blob-type", "BlockBlob")], data)
+        assert st == 201, (st, name)
+
+
 def main():
     if sys.argv[1] == "sas":
         perms = sys.argv[2] if len(sys.argv) > 2 else "rwdlac"
         seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 3600
         print(account_sas(perms, seconds))
+        return
+    if sys.argv[1] == "clone":
+        clone(*sys.argv[2:])
         return
     headers = [a.split(":", 1) for a in sys.argv[3:]]
     status, body = request(sys.argv[1], sys.argv[2], headers)

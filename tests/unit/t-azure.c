@@ -132,21 +132,10 @@ static void test_resolve(void)
 	ado_config_free(cfg);
 }
 
-static void test_escape(void)
-{
-	char *s = ado_az_escape("job/2026 11/a+b=c", 1);
-	is_str(s, "job/2026%2011/a%2Bb%3Dc", "path escape keeps slashes");
-	free(s);
-	s = ado_az_escape("a/b", 0);
-	is_str(s, "a%2Fb", "query escape encodes slashes");
-	free(s);
-}
-
 int main(void)
 {
 	test_sign();
 	test_connstr();
 	test_resolve();
-	test_escape();
 	return done_testing();
 }
