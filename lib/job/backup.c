@@ -381,9 +381,11 @@ int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const ch
 		}
 		if (ado_store_remove_tree(s, dir, e) < 0)
 			goto fail;
-		/* remote roots end in '/' (azblob://c/p/), local ones do not */
-		ado_info("retention: removed %s '%s%s%s'", v[i].complete ? "backup" : "incomplete backup", s->url,
-			 *s->url && s->url[strlen(s->url) - 1] == '/' ? "" : "/", dir);
+		{
+			char *ref = ado_ref_join(s->url, job->name, v[i].id);
+			ado_info("retention: removed %s '%s'", v[i].complete ? "backup" : "incomplete backup", ref ? ref : dir);
+			free(ref);
+		}
 		removed++;
 	}
 	free(v);

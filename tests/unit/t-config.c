@@ -277,8 +277,14 @@ static void test_unknown_keys(void)
 		"t.yml:7:9: expected one destination per list item in job 'a', found 2", NULL);
 	refused("unknown s3 key", "storage:\n  s3:\n    regoin: x\n",
 		"t.yml:3:5: expected one of endpoint, region, path_style, access_key_id_env, access_key_id_file, "
-		"secret_access_key_env, secret_access_key_file, ca_file, storage_class, glacier_storage_class, part_size "
-		"in 'storage.s3', found unknown key 'regoin'", "did you mean 'region'?");
+		"secret_access_key_env, secret_access_key_file, ca_file, storage_class, glacier_storage_class, "
+		"part_size in 'storage.s3', found unknown key 'regoin'", "did you mean 'region'?");
+	refused("part_size too small", "storage:\n  s3:\n    part_size: 1MiB\n",
+		"t.yml:3:16: expected a size from 5MiB to 1024MiB like 16MiB for 'part_size' in 'storage.s3', "
+		"found '1MiB'", NULL);
+	refused("glacier class unknown", "storage:\n  s3:\n    glacier_storage_class: COLD\n",
+		"t.yml:3:28: expected one of GLACIER, DEEP_ARCHIVE, GLACIER_IR for 'glacier_storage_class' in "
+		"'storage.s3', found 'COLD'", NULL);
 	refused("smtp_url on a slack channel",
 		"notifications:\n  channels:\n    s:\n      type: slack\n      url_env: X\n      smtp_url: smtp://x\n",
 		"t.yml:6:7: expected one of type, severities, ca_file, url_env, url_file in channel 's', "
