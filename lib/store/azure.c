@@ -308,6 +308,9 @@ static int down_get(void *drv, uint64_t off, size_t len, void *buf, size_t *got,
 		free(resp);
 		return 0;
 	}
+	if (rc < 0 && e && e->kind == ADO_E_ARCHIVED && !e->hint[0])
+		ado_err_hint(e, "the blob is in the Archive tier: ask for it with ado-restore --thaw REFERENCE "
+			     "(then --wait), or ado-restore --thaw --wait REFERENCE --to-dir DIR");
 	if (rc == 0) {
 		*got = rs.len;
 		if (ado_sresp_header(resp, "content-range", cr, sizeof(cr)) && (slash = strrchr(cr, '/')))

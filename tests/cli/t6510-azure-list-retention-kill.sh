@@ -5,10 +5,7 @@
 # stay uncommitted, so no blob and no backup, complete or not, is listed.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$TOP/tests/lib/azurite.sh"
-azurite_start || skip_all "azurite-blob did not start"
-az_container bkup || exit 1
-unset AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY AZURE_STORAGE_SAS_TOKEN ADO_TRACE ADO_AZURE_LIST_MAX
-export AZURE_STORAGE_CONNECTION_STRING=$AZ_CS
+azurite_test_setup bkup
 
 S=$T/src
 mkdir -p "$S"

@@ -1,6 +1,7 @@
 """azreq.py - talk to azurite from the tests, signed independently of ado-dr's C code.
 
   azreq.py METHOD /CONTAINER/BLOB?query [Name:value ...]   SharedKey request; prints the status, then the body
+                                                           (HEAD: the response headers)
   azreq.py sas [PERMS [SECONDS]]                           an account SAS token (no leading '?')
   azreq.py clone CONTAINER SRC DST [OLD NEW [SKIP,...]]     copy every blob below SRC/ to DST/, replacing
                                                            OLD by NEW in manifest.json, leaving out SKIP names
@@ -48,6 +49,8 @@ def request(method, path, headers, body=b""):
     req = urllib.request.Request(url, data=body if method in ("PUT", "POST") else None, method=method, headers=h)
     try:
         with urllib.request.urlopen(req) as r:
+            if method == "HEAD":
+                return r.status, "".join("%s: %s\n" % kv for kv in r.getheaders()).encode()
             return r.status, r.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()

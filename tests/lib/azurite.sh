@@ -5,6 +5,8 @@
 #   azurite_start --debug        # the same, logging every request (and the string it expected
 #                                # a SharedKey to sign) to $AZ_DIR/debug.log
 #   az_container NAME            # create a container (SharedKey, via python3)
+#   azurite_test_setup NAME      # in a test: start (or skip_all), create NAME, clear the
+#                                # AZURE_STORAGE_* and ADO_* switches, export the connection string
 #   azurite_stop                 # stop by PID (also registered with at_exit)
 #
 # Exports AZ_PORT, AZ_ACCOUNT (devstoreaccount1), AZ_KEY (its well-known key, from
@@ -75,4 +77,12 @@ az_container() {
 	local st
 	st=$(az_req PUT "/$1?restype=container" | head -1)
 	[ "$st" = 201 ] || { echo "az_container $1: HTTP $st" >&2; return 1; }
+}
+
+# azurite_test_setup CONTAINER: the common start of an Azure test file.
+azurite_test_setup() {
+	azurite_start || skip_all "azurite-blob did not start"
+	az_container "$1" || exit 1
+	unset AZURE_STORAGE_ACCOUNT AZURE_STORAGE_KEY AZURE_STORAGE_SAS_TOKEN ADO_TRACE ADO_AZURE_LIST_MAX
+	export AZURE_STORAGE_CONNECTION_STRING=$AZ_CS
 }
