@@ -448,7 +448,8 @@ static int init_defaults(struct ado_config *c)
 	       set_default(&c->s3.glacier_storage_class, "GLACIER") |
 	       set_default(&c->s3.access_key_id.env, "AWS_ACCESS_KEY_ID") |
 	       set_default(&c->s3.secret_access_key.env, "AWS_SECRET_ACCESS_KEY") |
-	       set_default(&c->azure.key.env, "AZURE_STORAGE_KEY");
+	       set_default(&c->azure.key.env, "AZURE_STORAGE_KEY") |
+	       set_default(&c->azure.sas.env, "AZURE_STORAGE_SAS_TOKEN");
 }
 
 /* The environment wins over the file; then what depends on both. */
@@ -470,15 +471,8 @@ static int finish(struct ado_config *c)
 	}
 	if (!c->key_file && set_default(&c->passphrase_env, "ADO_PASSPHRASE") < 0)
 		return -1;
-	if (!c->azure.account && (v = getenv("AZURE_STORAGE_ACCOUNT")) && *v && set_default(&c->azure.account, v) < 0)
-		return -1;
-	if (!c->azure.endpoint && c->azure.account) {
-		size_t n = strlen(c->azure.account) + sizeof("https://.blob.core.windows.net");
-
-		if (!(c->azure.endpoint = malloc(n)))
-			return -1;
-		snprintf(c->azure.endpoint, n, "https://%s.blob.core.windows.net", c->azure.account);
-	}
+	/* the Azure account and endpoint from the environment (AZURE_STORAGE_*) are
+	 * the driver's to resolve (store/azure_auth.c), with the connection string */
 	return 0;
 }
 
@@ -755,6 +749,7 @@ void ado_config_free(struct ado_config *c)
 	free(c->azure.endpoint);
 	free(c->azure.account);
 	cfg_ref_free(&c->azure.key);
+	cfg_ref_free(&c->azure.sas);
 	free(c->azure.ca_file);
 	free(c->azure.access_tier);
 	for (size_t i = 0; i < c->nchannels; i++)

@@ -63,8 +63,8 @@ int cfg_parse_storage(struct pctx *p, const yaml_node_t *map)
 					       "glacier_storage_class",
 					       "part_size",
 					       NULL };
-	static const char *const az_keys[] = { "endpoint", "account", "key_env", "key_file", "ca_file", "access_tier",
-					       NULL };
+	static const char *const az_keys[] = { "endpoint", "account",	  "key_env",	"key_file", "ca_file",
+					       "access_tier", "sas_env", "sas_file", "block_size", NULL };
 	static const char *const classes[] = { "STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
 					       "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE", NULL };
 	yaml_node_t *v[MAX_KEYS], *s[MAX_KEYS];
@@ -110,7 +110,10 @@ int cfg_parse_storage(struct pctx *p, const yaml_node_t *map)
 		    cfg_get_secret(p, s[2], s[3], "'storage.azure'", "key", &c->azure.key) < 0 ||
 		    (s[4] && cfg_get_path(p, s[4], "'ca_file' in 'storage.azure'", &c->azure.ca_file) < 0) ||
 		    (s[5] && cfg_get_str(p, s[5], "'access_tier' in 'storage.azure'", "Hot, Cool or Archive",
-				     &c->azure.access_tier) < 0))
+				     &c->azure.access_tier) < 0) ||
+		    cfg_get_secret(p, s[6], s[7], "'storage.azure'", "sas", &c->azure.sas) < 0 ||
+		    (s[8] && get_size(p, s[8], "'block_size' in 'storage.azure'", 1ULL << 20, 4000ULL << 20,
+				      &c->azure.block_size) < 0))
 			return -1;
 		if (c->azure.endpoint && strncmp(c->azure.endpoint, "http://", 7) &&
 		    strncmp(c->azure.endpoint, "https://", 8))

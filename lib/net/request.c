@@ -181,7 +181,10 @@ static int retryable_status(const struct ado_sresp *resp)
 static void clean_query(const char *url, char *buf, size_t len)
 {
 	static const char *const secret[] = { "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token",
-					      "token", NULL };
+					      "token",
+					      /* the rest of an Azure SAS: not secret alone, but a SAS is one credential */
+					      "sv", "ss", "srt", "sp", "se", "st", "spr", "sip", "sr", "skoid", "sktid", "skt",
+					      "ske", "sks", "skv", "ses", NULL };
 	const char *q = strchr(url, '?');
 	size_t o = 0;
 

@@ -290,7 +290,7 @@ int rc_pick_backup(struct rc_exec *x, const char *job, const char *target, time_
 
 	if (!ado_config_job(x->cfg, job))
 		return ado_err_set(e, ADO_E_CONFIG, 0, "no job '%s' in '%s'", job, x->cfg->path);
-	if (ado_restore_select(x->cfg, job, x->backup, x->before, target, x->keyring, &st, &id, e) < 0)
+	if (ado_restore_select(x->cfg, job, x->backup, x->before, target, NULL, x->keyring, &st, &id, e) < 0)
 		return -1;
 	*t = ado_backup_id_time(id);
 	r = ado_ref_make(st, job, id);
@@ -311,7 +311,7 @@ static int open_artifact(struct rc_exec *x, const char *job, const char *kind, c
 	*m = NULL;
 	if (!ado_config_job(x->cfg, job))
 		return ado_err_set(e, ADO_E_CONFIG, 0, "no job '%s' in '%s'", job, x->cfg->path);
-	if (ado_restore_select(x->cfg, job, x->backup, x->before, target, x->keyring, st, &id, e) < 0 ||
+	if (ado_restore_select(x->cfg, job, x->backup, x->before, target, NULL, x->keyring, st, &id, e) < 0 ||
 	    ado_repo_manifest(*st, job, id, x->keyring, m, NULL, e) < 0)
 		goto fail;
 	*a = NULL;
@@ -376,7 +376,7 @@ static int verify_step(struct rc_exec *x, const struct ado_step *s, struct ado_e
 
 	if (!ado_config_job(x->cfg, s->job))
 		return ado_err_set(e, ADO_E_CONFIG, 0, "no job '%s' in '%s'", s->job, x->cfg->path);
-	if (ado_restore_select(x->cfg, s->job, x->backup, x->before, NULL, x->keyring, &st, &id, e) < 0)
+	if (ado_restore_select(x->cfg, s->job, x->backup, x->before, NULL, NULL, x->keyring, &st, &id, e) < 0)
 		return -1;
 	o.level = !s->level || strcmp(s->level, "checksum") == 0 ? ADO_VERIFY_CHECKSUM
 		: strcmp(s->level, "read") == 0 ? ADO_VERIFY_READ : ADO_VERIFY_RESTORE;

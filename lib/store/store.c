@@ -15,9 +15,7 @@ int ado_store_open(const struct ado_dest *d, const struct ado_config *cfg, struc
 	case ADO_DEST_S3_GLACIER:
 		return ado_store_s3_open(d, cfg, out, e);
 	case ADO_DEST_AZURE:
-		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the Azure Blob driver is not built into this version (for '%s')",
-			    d->url);
-		return ado_err_hint(e, "use a local: destination, or upgrade ado-dr");
+		return ado_store_azure_open(d, cfg, out, e);
 	}
 	return ado_err_set(e, ADO_E_INTERNAL, 0, "unknown destination kind %d", (int)d->kind);
 }

@@ -81,6 +81,10 @@ struct ado_store {
  * destination kind whose driver is not built: ADO_E_UNSUPPORTED. */
 int ado_store_open(const struct ado_dest *d, const struct ado_config *cfg, struct ado_store **out,
 		   struct ado_err *e);
+/* An Azure Blob store (azblob://CONTAINER/PREFIX/; store/azure.c): credentials
+ * from cfg's storage.azure and the AZURE_STORAGE_* variables (store/azure.h). */
+int ado_store_azure_open(const struct ado_dest *d, const struct ado_config *cfg, struct ado_store **out,
+			 struct ado_err *e);
 /* A local store rooted at dir (creating nothing). */
 int ado_store_local_open(const char *dir, struct ado_store **out, struct ado_err *e);
 void ado_store_free(struct ado_store *s);

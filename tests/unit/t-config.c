@@ -190,6 +190,8 @@ static void test_full_example(void)
 	is_int(c->azure.present, 1, "storage.azure present");
 	is_str(c->azure.account, "adobackups", "azure account");
 	is_str(c->azure.access_tier, "Cool", "access tier");
+	is_str(c->azure.sas.env, "AZURE_STORAGE_SAS_TOKEN", "azure sas env default");
+	is_int(c->azure.block_size, 8 * 1024 * 1024, "azure block_size 8MiB");
 
 	is_int(c->notify_timeout, 60, "timeout 60s");
 	is_int(c->nchannels, 4, "4 channels");
@@ -308,6 +310,9 @@ static void test_values(void)
 	refused("bad prefix", JOB_HEAD TARGETS "    destinations:\n      - azure: azblob://cont/a//b/\n",
 		"t.yml:6:16: expected a prefix of letters, digits and !-_.*'() separated by single '/' in 'azure' "
 		"in destination 1 of job 'a', found 'a//b/'", NULL);
+	refused("azure block size too small", "storage:\n  azure:\n    block_size: 64KiB\n",
+		"t.yml:3:17: expected a size from 1MiB to 4000MiB like 16MiB for 'block_size' in 'storage.azure', "
+		"found '64KiB'", NULL);
 	refused("same destination twice", JOB_HEAD TARGETS "    destinations:\n      - s3: s3://abc/p\n      - s3: s3://abc/p/\n",
 		"t.yml:7:13: expected distinct destinations in job 'a', found 's3://abc/p/' twice", NULL);
 	refused("bad duration", JOB_HEAD TARGETS DESTS "    retention: thirty days\n",
