@@ -42,7 +42,8 @@ static int by_id(const void *a, const void *b)
 	return strcmp(((const struct ado_backup_info *)a)->id, ((const struct ado_backup_info *)b)->id);
 }
 
-int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e)
+int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n,
+		      struct ado_err *e)
 {
 	struct list_ctx c = { 0 };
 
@@ -57,6 +58,19 @@ int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info *
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
 	qsort(c.v, c.n, sizeof(*c.v), by_id);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e)
+{
+	struct list_ctx c = { 0 };
+
+	if (ado_repo_list_ids(s, job, &c.v, &c.n, e) < 0)
+		return -1;
+	*out = NULL;
+	*n = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		char path[512];
 		int r;

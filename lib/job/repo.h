@@ -25,6 +25,11 @@ struct ado_backup_info {
 	int complete;		/* manifest.json exists */
 };
 
+/* The backup folders of job in s, sorted oldest first, without looking into
+ * them (complete is 0 in every entry): one listing, for cheap checks. */
+int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n,
+		      struct ado_err *e);
+
 /* Backups of job in s, sorted oldest first. *out is malloc'd (free it). */
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e);
 
