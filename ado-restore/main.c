@@ -61,7 +61,7 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 
 	gmtime_r(&b->time, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (b->complete && ado_repo_manifest((struct ado_store *)s, job, b->id, NULL, &m, NULL, NULL) == 0) {
+	if (b->complete && ado_repo_manifest((struct ado_store *)s, job, b->id, NULL, 0, &m, NULL, NULL) == 0) {
 		for (size_t i = 0; i < m->nartifacts; i++)
 			size += m->artifacts[i].stored_size;
 		ado_manifest_free(m);
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 		status = ADO_EXIT_USAGE;
 		goto out;
 	}
-	if (ado_repo_manifest(s, jobname, id, k, &m, NULL, &e) < 0) {
+	if (ado_repo_manifest(s, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m, NULL, &e) < 0) {
 		ado_log_err(&e);
 		goto out;
 	}
@@ -312,7 +312,7 @@ int main(int argc, char **argv)
 			}
 			ado_log_err(&e);
 			ado_warn("the copy at '%s' failed its checks; trying the copy at '%s'", s->url, next->url);
-			if (ado_repo_manifest(next, jobname, id, k, &m2, NULL, &e) < 0 ||
+			if (ado_repo_manifest(next, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m2, NULL, &e) < 0 ||
 			    !(p2 = ado_manifest_find(m2, pick->name))) {
 				if (m2)
 					ado_err_set(&e, ADO_E_INTEGRITY, 0, "the copy at '%s' lacks '%s'", next->url, pick->name);

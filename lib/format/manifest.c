@@ -1,7 +1,8 @@
 /* manifest.c - serialize and parse manifest.json (see man/ado-format.5).
  * Written with the json writer; read with libyaml (JSON is YAML). The HMAC
  * covers the bytes before the final `  "hmac": ` line, so the check does not
- * depend on re-serializing what was parsed. */
+ * depend on re-serializing what was parsed; what follows that line must be
+ * exactly the line and the closing brace, so the HMAC answers for every byte. */
 #include "format/manifest.h"
 
 #include <stdarg.h>
@@ -357,8 +358,8 @@ static int parse_artifact(yaml_document_t *d, yaml_node_t *n, struct ado_artifac
 	return 0;
 }
 
-int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, struct ado_manifest **out,
-		       int *authenticated, struct ado_err *e)
+int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, int require_auth,
+		       struct ado_manifest **out, int *authenticated, struct ado_err *e)
 {
 	yaml_parser_t p;
 	yaml_document_t d;
@@ -447,10 +448,19 @@ int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, struc
 				ado_manifest_add_warning(m, "%s", w);
 		}
 	mac = sval(get(&d, root, "hmac"));
+	if (require_auth && !m->encrypted) {
+		/* never trust the manifest's own word that it needs no key: an
+		 * attacker without the key writes exactly that */
+		ado_err_set(e, ADO_E_AUTH, 0, "manifest of '%s/%s' is not authenticated: it claims no encryption, but the job is encrypted or a key is loaded",
+			    m->job, m->id);
+		ado_err_hint(e, "a backup of an encrypted job without an hmac was not written by ado-backup with the key: do not trust it");
+		goto out;
+	}
 	if (m->encrypted && k) {
 		unsigned char master[ADO_KEY_LEN];
-		char want[65], kid[ADO_KEYID_LEN + 1];
+		char want[65], kid[ADO_KEYID_LEN + 1], tail[96];
 		const char *line = NULL;
+		size_t tlen;
 		/* the last hmac line: the body is everything before it */
 		for (const char *s = buf; (s = memmem(s, len - (size_t)(s - buf), HMAC_LINE, sizeof(HMAC_LINE) - 1));
 		     s++)
@@ -474,7 +484,11 @@ int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, struc
 		if (rc < 0)
 			goto out;
 		rc = -1;
-		if (CRYPTO_memcmp(want, mac, 64) != 0 || strlen(mac) != 64) {
+		/* the tail after the body is fixed, so the MAC answers for every byte */
+		snprintf(tail, sizeof(tail), "  \"hmac\": \"%s\"\n}\n", want);
+		tlen = strlen(tail);
+		if (len - (size_t)(line + 1 - buf) != tlen || CRYPTO_memcmp(line + 1, tail, tlen) != 0 ||
+		    strlen(mac) != 64) {
 			ado_err_set(e, ADO_E_AUTH, 0, "manifest of '%s/%s' failed authentication: it was altered", m->job,
 				    m->id);
 			goto out;

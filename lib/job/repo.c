@@ -157,8 +157,17 @@ int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_stor
 	return 0;
 }
 
+int ado_repo_auth_required(const struct ado_config *cfg, const char *job, const struct ado_keyring *k)
+{
+	const struct ado_job *jb = cfg ? ado_config_job(cfg, job) : NULL;
+
+	if (jb)
+		return jb->encrypt;
+	return k != NULL;
+}
+
 int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, struct ado_keyring *k,
-		      struct ado_manifest **out, int *authenticated, struct ado_err *e)
+		      int require_auth, struct ado_manifest **out, int *authenticated, struct ado_err *e)
 {
 	char path[512], *buf = NULL, *ref = ado_ref_make(s, job, id);
 	const char *r = ref ? ref : id;	/* DEST/JOB/ID without a doubled '/' */
@@ -181,7 +190,7 @@ int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, stru
 		}
 		goto out;
 	}
-	rc = ado_manifest_parse(buf, len, k, out, authenticated, e);
+	rc = ado_manifest_parse(buf, len, k, require_auth, out, authenticated, e);
 	if (rc == 0 && (strcmp((*out)->job, job) != 0 || strcmp((*out)->id, id) != 0)) {
 		ado_err_set(e, ADO_E_INTEGRITY, 0, "manifest at '%s' belongs to '%s/%s'", r, (*out)->job, (*out)->id);
 		ado_manifest_free(*out);

@@ -42,9 +42,16 @@ int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_stor
 char *ado_ref_join(const char *dest, const char *job, const char *id);
 char *ado_ref_make(const struct ado_store *s, const char *job, const char *id);
 
-/* Read and parse JOB/ID/manifest.json; missing: ADO_E_NOTFOUND "backup 'REF' is incomplete: no manifest". */
+/* Must job's manifests be authenticated? Yes when cfg (may be NULL) configures
+ * job with encryption, or when a key is loaded (k) and cfg does not configure
+ * job without encryption. What a manifest says about itself never counts. */
+int ado_repo_auth_required(const struct ado_config *cfg, const char *job, const struct ado_keyring *k);
+
+/* Read and parse JOB/ID/manifest.json; missing: ADO_E_NOTFOUND "backup 'REF'
+ * is incomplete: no manifest". require_auth as for ado_manifest_parse (use
+ * ado_repo_auth_required; 0 only to read for a listing or a choice). */
 int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, struct ado_keyring *k,
-		      struct ado_manifest **out, int *authenticated, struct ado_err *e);
+		      int require_auth, struct ado_manifest **out, int *authenticated, struct ado_err *e);
 
 enum ado_read_depth {
 	ADO_READ_STORED,	/* stored bytes only (checksum level) */

@@ -128,7 +128,7 @@ static int has_target(struct ado_store *s, const char *job, const char *id, cons
 	struct ado_manifest *m = NULL;
 	int found = 0;
 
-	if (ado_repo_manifest(s, job, id, NULL, &m, NULL, NULL) < 0)
+	if (ado_repo_manifest(s, job, id, NULL, 0, &m, NULL, NULL) < 0)
 		return 0;
 	for (size_t i = 0; i < m->nartifacts; i++)
 		if (strcmp(m->artifacts[i].kind, "files-index") != 0 && ado_artifact_matches(&m->artifacts[i], target))

@@ -88,7 +88,8 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 	memset(res, 0, sizeof(*res));
 	if (!ref)
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-	if (ado_repo_manifest(s, job, id, o->keyring, &m, &res->authenticated, e) < 0)
+	if (ado_repo_manifest(s, job, id, o->keyring, ado_repo_auth_required(cfg, job, o->keyring), &m,
+			      &res->authenticated, e) < 0)
 		goto out;
 	if (m->encrypted && !o->keyring && o->level != ADO_VERIFY_CHECKSUM) {
 		ado_err_set(e, ADO_E_CONFIG, 0, "backup is encrypted and no key is configured");
