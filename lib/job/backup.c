@@ -43,6 +43,8 @@ struct run {
 	unsigned char master[ADO_KEY_LEN];
 	struct ado_kdf kdf;
 	int threads;
+	const struct ado_files_stats *fst;	/* of the files target being read */
+	uint64_t unreadable_told;
 };
 
 struct chain {
@@ -193,7 +195,13 @@ static void on_warn(void *arg, const char *msg)
 {
 	struct run *r = arg;
 
-	ado_warn("%s", msg);
+	if (r->fst && r->fst->unreadable != r->unreadable_told) {
+		/* a file left out of the backup is named even with -q */
+		r->unreadable_told = r->fst->unreadable;
+		ado_error("job '%s': %s", r->job->name, msg);
+	} else {
+		ado_warn("%s", msg);
+	}
 	r->rep->warnings++;
 	ado_manifest_add_warning(r->m, "%s", msg);
 }
@@ -212,8 +220,13 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 	}
 	if (chain_open(r, tname, 1, &tar, e) < 0 || chain_open(r, iname, 0, &idx, e) < 0)
 		goto out;
-	if (ado_files_backup(t, tar.head, idx.head, on_warn, r, &st, e) < 0)
+	r->fst = &st;
+	r->unreadable_told = 0;
+	rc = ado_files_backup(t, tar.head, idx.head, on_warn, r, &st, e);
+	r->fst = NULL;
+	if (rc < 0)
 		goto out;
+	rc = -1;
 	if (chain_close(r, &tar, e) < 0 || chain_close(r, &idx, e) < 0)
 		goto out;
 	if (!add_artifact(r, t, iname, "files-index", "tsv", &idx) ||
@@ -222,6 +235,11 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 		goto out;
 	}
 	a->file_count = st.entries;
+	if (st.unreadable) {
+		r->rep->targets_partial++;
+		ado_error("job '%s': target '%s' is partial: %llu %s could not be read (named above)", r->job->name,
+			  t->name, (unsigned long long)st.unreadable, st.unreadable == 1 ? "file" : "files");
+	}
 	ado_info("%s: %s: %llu entries, %llu bytes -> %llu stored", r->job->name, t->path,
 		 (unsigned long long)st.entries, (unsigned long long)tar.plain.size,
 		 (unsigned long long)tar.stored.size);

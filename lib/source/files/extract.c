@@ -463,6 +463,21 @@ static void mismatch(struct cstate *c, const char *fmt, ...)
 	c->warn(c->arg, msg);
 }
 
+/* Something the backup itself recorded about a file: said, but not a mismatch. */
+static void note(struct cstate *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct cstate *c, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!c->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->warn(c->arg, msg);
+}
+
 static int hash_file(struct cstate *c, const char *path, char out[65], struct ado_err *e)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -513,8 +528,15 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 		if (!full)
 			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
+	if (li.type == 'u') {
+		/* not in the tar: said, not a mismatch, not an entry */
+		note(c, "'%s': not in the backup: it could not be read when the backup was made", name);
+		goto done;
+	}
+	if (li.type == 'c')
+		note(c, "'%s': changed while it was backed up: this copy of it may be torn", name);
 	c->st->entries++;
-	if (li.type == 'f' || li.type == 'h') {
+	if (li.type == 'f' || li.type == 'c' || li.type == 'h') {
 		c->st->files++;
 		c->st->bytes += li.size;
 	}
@@ -527,6 +549,7 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 	}
 	switch (li.type) {
 	case 'f':
+	case 'c':
 	case 'h':
 		if (!S_ISREG(sb.st_mode)) {
 			mismatch(c, "'%s': not a regular file", name);
