@@ -99,6 +99,9 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 		       const struct ado_artifact *pick, struct ado_keyring *k, const char *to_dir, const char *to_db,
 		       char **tables, size_t ntables, int pjobs, int force, int dry, struct ado_err *e)
 {
+	/* what verify checks first, restore checks too: the two must agree */
+	if (ado_repo_check_sums(s, m, e) < 0)
+		return -1;
 	if (strcmp(pick->kind, "files") == 0) {
 		struct ado_files_restore_opts fo = { force, dry, say, NULL };
 		if (!to_dir) {

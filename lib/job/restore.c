@@ -235,9 +235,7 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 {
 	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
 	char dir[PATH_MAX], parent[PATH_MAX], aside[PATH_MAX + 64], *tmp = NULL, *slash;
-	struct ado_extract_opts xo = { 0 };
-	struct ado_files_stats xs = { 0 }, cs = { 0 };
-	struct ado_writer *w;
+	struct ado_files_stats cs = { 0 };
 	int exists, empty, rc = -1;
 	size_t n;
 
@@ -279,18 +277,8 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	/* a sibling, so the swap is a rename on one filesystem */
 	if (!(tmp = ado_mkdtemp(parent, ".ado-restore", e)))
 		return -1;
-	xo.preserve_owner = geteuid() == 0;
-	xo.warn = on_warn;
-	if (!(w = ado_extract_writer_new(tmp, &xo, &xs, e)))
+	if (ado_files_extract_check(s, m, a, k, tmp, geteuid() == 0, on_warn, NULL, &cs, e) < 0)
 		goto out;
-	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
-		goto out;
-	if (!(w = ado_index_check_writer_new(tmp, on_warn, NULL, &cs, e)))
-		goto out;
-	if (ado_repo_read_artifact(s, m, ia, k, ADO_READ_PLAIN, w, e) < 0) {
-		ado_err_prefix(e, "restored files do not match the backup");
-		goto out;
-	}
 	ado_sayf(o->say, o->say_arg, "restored %llu %s (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
 	    cs.entries == 1 ? "entry" : "entries", (unsigned long long)cs.bytes);
 	if (exists && !empty) {
