@@ -52,8 +52,9 @@ static void usage(FILE *f)
 
 static int json_out;
 
-static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *b)
+static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *bi)
 {
+	struct ado_backup_info one = *bi, *b = &one;
 	char ts[32], *ref = ado_ref_make(s, job, b->id);
 	struct tm tm;
 	struct ado_manifest *m = NULL;
@@ -61,7 +62,7 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 
 	gmtime_r(&b->time, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (b->complete && ado_repo_manifest((struct ado_store *)s, job, b->id, NULL, 0, &m, NULL, NULL) == 0) {
+	if (ado_repo_inspect((struct ado_store *)s, job, b, &m) == 0) {
 		for (size_t i = 0; i < m->nartifacts; i++)
 			size += m->artifacts[i].stored_size;
 		ado_manifest_free(m);
@@ -78,12 +79,15 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 		ado_json_kstr(&j, "id", b->id);
 		ado_json_kstr(&j, "time", ts);
 		ado_json_kuint(&j, "stored_bytes", size);
-		ado_json_kstr(&j, "status", b->complete ? "complete" : "incomplete");
+		ado_json_kstr(&j, "status", ado_backup_state(b));
+		if (b->damaged)
+			ado_json_kstr(&j, "reason", b->reason);
 		ado_json_obj_end(&j);
 		printf("%s\n", buf.data ? buf.data : "{}");
 		ado_buf_free(&buf);
 	} else {
-		printf("%s\t%s\t%s\t%llu\t%s\n", ref ? ref : "?", b->id, ts, size, b->complete ? "complete" : "incomplete");
+		printf("%s\t%s\t%s\t%llu\t%s%s%s\n", ref ? ref : "?", b->id, ts, size, ado_backup_state(b),
+		       b->damaged ? ": " : "", b->damaged ? b->reason : "");
 	}
 	free(ref);
 }

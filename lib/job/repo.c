@@ -71,6 +71,33 @@ int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info *
 	return 0;
 }
 
+int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_info *b, struct ado_manifest **m)
+{
+	struct ado_manifest *got = NULL;
+	struct ado_err err;
+
+	if (m)
+		*m = NULL;
+	if (!b->complete)
+		return -1;
+	ado_err_clear(&err);
+	if (ado_repo_manifest(s, job, b->id, NULL, 0, &got, NULL, &err) < 0) {
+		b->damaged = 1;
+		snprintf(b->reason, sizeof(b->reason), "%.*s", (int)sizeof(b->reason) - 1, err.msg);
+		return -1;
+	}
+	if (m)
+		*m = got;
+	else
+		ado_manifest_free(got);
+	return 0;
+}
+
+const char *ado_backup_state(const struct ado_backup_info *b)
+{
+	return !b->complete ? "incomplete" : b->damaged ? "damaged" : "complete";
+}
+
 int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, const char *job, struct ado_store **s,
 		       struct ado_backup_info **out, size_t *n, struct ado_err *e)
 {

@@ -23,7 +23,19 @@ struct ado_backup_info {
 	char id[20];
 	time_t time;		/* from the id */
 	int complete;		/* manifest.json exists */
+	int damaged;		/* set by ado_repo_inspect: the manifest exists but is empty or unreadable */
+	char reason[512];	/* why it is damaged */
 };
+
+/* Read b's manifest, unauthenticated (to list or choose, not to trust), and
+ * set b->damaged and b->reason when it cannot be read or parsed. Nothing for
+ * an incomplete backup. *m (m may be NULL) gets the parsed manifest, or NULL.
+ * Returns 0 when the manifest is good, -1 otherwise. */
+int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_info *b, struct ado_manifest **m);
+
+/* What a listing says of b: "incomplete", "damaged" (after ado_repo_inspect)
+ * or "complete". */
+const char *ado_backup_state(const struct ado_backup_info *b);
 
 /* Backups of job in s, sorted oldest first. *out is malloc'd (free it). */
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e);

@@ -172,6 +172,13 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 				continue;
 			if (before && v[i].time > before)
 				continue;
+			if (latest && ado_repo_inspect(s, jb->name, &v[i], NULL) < 0) {
+				/* an empty or unreadable manifest: the next older one will do */
+				char *ref = ado_ref_make(s, jb->name, v[i].id);
+				ado_warn("skipping backup '%s': it is damaged: %s", ref ? ref : v[i].id, v[i].reason);
+				free(ref);
+				continue;
+			}
 			if (target && !has_target(s, jb->name, v[i].id, target, k))
 				continue;
 			*id = strdup(v[i].id);

@@ -64,8 +64,11 @@ rm -rf "$GOOD"; cp -a "$T/genuine" "$GOOD"
 sed -i 's/"encryption": {/"encryptiom": {/' "$GOOD/manifest.json"
 run 1 ado-verify -c "$CFG" --tmp-dir "$T/vtmp" "$GOOD"
 expect_out "is not authenticated: it claims no encryption"
+# restore by job: it no longer even parses as a backup, so 'latest' skips it
 run 1 ado-restore -c "$CFG" --job j --to-dir "$T/r2"
-expect_err "is not authenticated"
+expect_err "skipping backup '$GOOD': it is damaged: '$GOOD/manifest.json': manifest: artifact"
+run 1 ado-restore -c "$CFG" "$GOOD" --to-dir "$T/r2"
+expect_err "is not authenticated: it claims no encryption"
 
 # --- bytes after the hmac line ---
 rm -rf "$GOOD"; cp -a "$T/genuine" "$GOOD"
