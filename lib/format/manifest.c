@@ -18,6 +18,7 @@
 #include "ado.h"
 #include "io/io.h"
 #include "base/json.h"
+#include "config/yamlcheck.h"
 
 static const char HMAC_LINE[] = "\n  \"hmac\": ";
 
@@ -608,6 +609,8 @@ int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, int r
 		*authenticated = 0;
 	if (len == 0)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "manifest is empty");
+	if (ado_yaml_check("manifest", buf, len, ADO_MANIFEST_MAX, ADO_YAML_MAX_DEPTH, ADO_E_FORMAT, e) < 0)
+		return -1;
 	if (!yaml_parser_initialize(&p))
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
