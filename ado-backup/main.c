@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 				failed++;
 			continue;
 		}
-		if (rep.dests_failed || rep.targets_failed)
+		if (rep.dests_failed || rep.targets_failed || rep.targets_partial)
 			partial++;
 		else
 			ok++;

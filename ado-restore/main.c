@@ -59,8 +59,9 @@ static void usage(FILE *f)
 
 static int json_out;
 
-static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *b)
+static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *bi)
 {
+	struct ado_backup_info one = *bi, *b = &one;
 	char ts[32], *ref = ado_ref_make(s, job, b->id);
 	struct tm tm;
 	struct ado_manifest *m = NULL;
@@ -68,7 +69,7 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 
 	gmtime_r(&b->time, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (b->complete && ado_repo_manifest((struct ado_store *)s, job, b->id, NULL, &m, NULL, NULL) == 0) {
+	if (ado_repo_inspect((struct ado_store *)s, job, b, &m) == 0) {
 		for (size_t i = 0; i < m->nartifacts; i++)
 			size += m->artifacts[i].stored_size;
 		ado_manifest_free(m);
@@ -85,12 +86,15 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 		ado_json_kstr(&j, "id", b->id);
 		ado_json_kstr(&j, "time", ts);
 		ado_json_kuint(&j, "stored_bytes", size);
-		ado_json_kstr(&j, "status", b->complete ? "complete" : "incomplete");
+		ado_json_kstr(&j, "status", ado_backup_state(b));
+		if (b->damaged)
+			ado_json_kstr(&j, "reason", b->reason);
 		ado_json_obj_end(&j);
 		printf("%s\n", buf.data ? buf.data : "{}");
 		ado_buf_free(&buf);
 	} else {
-		printf("%s\t%s\t%s\t%llu\t%s\n", ref ? ref : "?", b->id, ts, size, b->complete ? "complete" : "incomplete");
+		printf("%s\t%s\t%s\t%llu\t%s%s%s\n", ref ? ref : "?", b->id, ts, size, ado_backup_state(b),
+		       b->damaged ? ": " : "", b->damaged ? b->reason : "");
 	}
 	free(ref);
 }
@@ -124,6 +128,9 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 		       const struct ado_artifact *pick, struct ado_keyring *k, const char *to_dir, const char *to_db,
 		       char **tables, size_t ntables, int pjobs, int force, int dry, struct ado_err *e)
 {
+	/* what verify checks first, restore checks too: the two must agree */
+	if (ado_repo_check_sums(s, m, e) < 0)
+		return -1;
 	if (strcmp(pick->kind, "files") == 0) {
 		struct ado_files_restore_opts fo = { force, dry, say, NULL };
 		if (!to_dir) {
@@ -292,7 +299,7 @@ int main(int argc, char **argv)
 		status = ADO_EXIT_USAGE;
 		goto out;
 	}
-	if (ado_repo_manifest(s, jobname, id, k, &m, NULL, &e) < 0) {
+	if (ado_repo_manifest(s, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m, NULL, &e) < 0) {
 		ado_log_err(&e);
 		goto out;
 	}
@@ -334,7 +341,7 @@ int main(int argc, char **argv)
 		struct ado_store *next = NULL;
 		struct ado_manifest *m2 = NULL;
 		if (e.kind != ADO_E_ARCHIVED || !job || from || !ado_restore_next_copy(cfg, jobname, id, s->url, &next) ||
-		    ado_repo_manifest(next, jobname, id, k, &m2, NULL, NULL) < 0) {
+		    ado_repo_manifest(next, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m2, NULL, NULL) < 0) {
 			ado_log_err(&e);
 			status = e.kind == ADO_E_ARCHIVED ? ADO_EXIT_ARCHIVED : ADO_EXIT_FAIL;
 			ado_store_free(next);
@@ -404,7 +411,7 @@ int main(int argc, char **argv)
 			}
 			ado_log_err(&e);
 			ado_warn("the copy at '%s' failed its checks; trying the copy at '%s'", s->url, next->url);
-			if (ado_repo_manifest(next, jobname, id, k, &m2, NULL, &e) < 0 ||
+			if (ado_repo_manifest(next, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m2, NULL, &e) < 0 ||
 			    !(p2 = ado_manifest_find(m2, pick->name))) {
 				if (m2)
 					ado_err_set(&e, ADO_E_INTEGRITY, 0, "the copy at '%s' lacks '%s'", next->url, pick->name);

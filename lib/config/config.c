@@ -25,6 +25,7 @@
 #include <yaml.h>
 
 #include "config/internal.h"
+#include "config/yamlcheck.h"
 
 #define MAX_CONFIG_BYTES (16u * 1024 * 1024)
 
@@ -540,6 +541,11 @@ static int load_buffer(const char *name, const char *buf, size_t len, struct ado
 	yaml_node_t *root;
 
 	*out = NULL;
+	if (ado_yaml_check(name, buf, len, MAX_CONFIG_BYTES, ADO_YAML_MAX_DEPTH, ADO_E_CONFIG, e) < 0) {
+		if (e && strstr(e->msg, "levels of nesting"))
+			ado_err_hint(e, "a configuration nests a few levels deep: look for runaway '[' or '{' near that line");
+		return -1;
+	}
 	if (!yaml_parser_initialize(&parser))
 		return ado_err_set(e, ADO_E_NOMEM, ENOMEM, "cannot load config '%s'", name);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);

@@ -77,12 +77,15 @@ const struct ado_artifact *ado_manifest_find(const struct ado_manifest *m, const
 int ado_manifest_serialize(const struct ado_manifest *m, const unsigned char *master, char **out, size_t *len,
 			   struct ado_err *e);
 
-/* Parse. If the manifest says it is encrypted, k must be given and the HMAC
- * is checked (ADO_E_AUTH on mismatch, ADO_E_WRONGKEY if the key id differs);
- * with k NULL the HMAC is not checked and *authenticated is set to 0.
- * Malformed: ADO_E_FORMAT naming what. */
-int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, struct ado_manifest **out,
-		       int *authenticated, struct ado_err *e);
+/* Parse. If the manifest says it is encrypted and k is given, the HMAC is
+ * checked over every byte of buf (ADO_E_AUTH on a mismatch or on any byte
+ * after the hmac line, ADO_E_WRONGKEY if the key id differs); with k NULL
+ * the HMAC is not checked and *authenticated is set to 0. require_auth: the
+ * caller knows the backup must be authenticated (its job is encrypted, or a
+ * key is loaded), so a manifest that claims no encryption is ADO_E_AUTH,
+ * whatever else it says. Malformed: ADO_E_FORMAT naming what. */
+int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, int require_auth,
+		       struct ado_manifest **out, int *authenticated, struct ado_err *e);
 
 /* The SHA256SUMS text for the artifacts ("HEX  NAME\n" each). */
 int ado_manifest_sums(const struct ado_manifest *m, char **out, size_t *len, struct ado_err *e);

@@ -43,6 +43,8 @@ struct run {
 	unsigned char master[ADO_KEY_LEN];
 	struct ado_kdf kdf;
 	int threads;
+	const struct ado_files_stats *fst;	/* of the files target being read */
+	uint64_t unreadable_told;
 };
 
 struct chain {
@@ -194,7 +196,13 @@ static void on_warn(void *arg, const char *msg)
 {
 	struct run *r = arg;
 
-	ado_warn("%s", msg);
+	if (r->fst && r->fst->unreadable != r->unreadable_told) {
+		/* a file left out of the backup is named even with -q */
+		r->unreadable_told = r->fst->unreadable;
+		ado_error("job '%s': %s", r->job->name, msg);
+	} else {
+		ado_warn("%s", msg);
+	}
 	r->rep->warnings++;
 	ado_manifest_add_warning(r->m, "%s", msg);
 }
@@ -213,8 +221,13 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 	}
 	if (chain_open(r, tname, 1, 0, &tar, e) < 0 || chain_open(r, iname, 0, ADO_STORE_WRITE_META, &idx, e) < 0)
 		goto out;
-	if (ado_files_backup(t, tar.head, idx.head, on_warn, r, &st, e) < 0)
+	r->fst = &st;
+	r->unreadable_told = 0;
+	rc = ado_files_backup(t, tar.head, idx.head, on_warn, r, &st, e);
+	r->fst = NULL;
+	if (rc < 0)
 		goto out;
+	rc = -1;
 	if (chain_close(r, &tar, e) < 0 || chain_close(r, &idx, e) < 0)
 		goto out;
 	if (!add_artifact(r, t, iname, "files-index", "tsv", &idx) ||
@@ -223,6 +236,11 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 		goto out;
 	}
 	a->file_count = st.entries;
+	if (st.unreadable) {
+		r->rep->targets_partial++;
+		ado_error("job '%s': target '%s' is partial: %llu %s could not be read (named above)", r->job->name,
+			  t->name, (unsigned long long)st.unreadable, st.unreadable == 1 ? "file" : "files");
+	}
 	ado_info("%s: %s: %llu entries, %llu bytes -> %llu stored", r->job->name, t->path,
 		 (unsigned long long)st.entries, (unsigned long long)tar.plain.size,
 		 (unsigned long long)tar.stored.size);
@@ -395,6 +413,46 @@ fail:
 	return -1;
 }
 
+struct dead_ctx {
+	long pid;		/* a temporary file of a dead run seen */
+};
+
+static int dead_cb(const struct ado_store_entry *ent, void *arg)
+{
+	struct dead_ctx *c = arg;
+	long pid = ado_store_tmp_pid(ent->name);
+
+	if (pid && pid != (long)getpid() && ado_pid_gone(pid)) {
+		c->pid = pid;
+		return 1;
+	}
+	return 0;
+}
+
+/* With the job's lock held, no other run of it is alive here: an incomplete
+ * backup folder holding a temporary file of a process that is gone was left
+ * by a run that died (kill -9, power). Remove it now, not a day later. */
+static void remove_dead_runs(struct ado_store *s, const struct ado_job *job)
+{
+	struct ado_backup_info *v = NULL;
+	size_t n = 0;
+
+	if (ado_repo_list(s, job->name, &v, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct dead_ctx c = { 0 };
+		char dir[512];
+		if (v[i].complete)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", job->name, v[i].id);
+		if (ado_store_list(s, dir, dead_cb, &c, NULL) < 0 || !c.pid)
+			continue;
+		if (ado_store_remove_tree(s, dir, NULL) == 0)
+			ado_info("removed '%s/%s': left by a run that died (pid %ld)", s->url, dir, c.pid);
+	}
+	free(v);
+}
+
 int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_opts *o,
 		   ado_backup_ref_fn on_ref, void *arg, struct ado_backup_report *rep, struct ado_err *e)
 {
@@ -455,6 +513,7 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 			last = de;
 		} else {
 			r.dests[i].alive = 1;
+			remove_dead_runs(r.dests[i].s, job);
 		}
 		r.ndests++;
 	}

@@ -20,6 +20,7 @@ struct ado_backup_report {
 	char id[20];
 	size_t dests_ok, dests_failed;
 	size_t targets_ok, targets_failed;
+	size_t targets_partial;	/* stored, but some files could not be read (exit 3) */
 	size_t warnings;
 	size_t pruned;		/* backups removed by retention */
 };

@@ -29,9 +29,9 @@ long long ado_job_rpo_target(const struct ado_job *jb, time_t now, const char **
 	return gap;
 }
 
-/* The newest backup of job in s that has its manifest: list once, then look
- * for manifests newest first, so a healthy job costs one listing and one
- * lookup whatever the number of backups kept. */
+/* The newest backup of job in s whose manifest exists and parses: list once,
+ * then look at manifests newest first, so a healthy job costs one listing and
+ * one small read whatever the number of backups kept. */
 static int newest_complete(struct ado_store *s, const char *job, struct ado_fresh_row *row, struct ado_err *e)
 {
 	struct ado_backup_info *v = NULL;
@@ -50,7 +50,9 @@ static int newest_complete(struct ado_store *s, const char *job, struct ado_fres
 			rc = -1;
 			break;
 		}
-		if (r == 1) {
+		v[i].complete = r;
+		/* an empty or unreadable manifest is a damaged backup, not a fresh one */
+		if (r == 1 && ado_repo_inspect(s, job, &v[i], NULL) == 0) {
 			row->newest = v[i].time;
 			snprintf(row->id, sizeof(row->id), "%s", v[i].id);
 			break;

@@ -1,6 +1,6 @@
 /* freshness.h - the RPO watch: how old is the newest complete backup of each
  * job on each of its destinations, against the job's target. It lists folders
- * and looks for manifests, newest first, and reads no backup data: cheap
+ * and reads manifests, newest first, but no backup data: cheap
  * enough for cron every five minutes, also on remote stores. */
 #ifndef ADO_FRESHNESS_H
 #define ADO_FRESHNESS_H

@@ -87,6 +87,33 @@ int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info *
 	return 0;
 }
 
+int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_info *b, struct ado_manifest **m)
+{
+	struct ado_manifest *got = NULL;
+	struct ado_err err;
+
+	if (m)
+		*m = NULL;
+	if (!b->complete)
+		return -1;
+	ado_err_clear(&err);
+	if (ado_repo_manifest(s, job, b->id, NULL, 0, &got, NULL, &err) < 0) {
+		b->damaged = 1;
+		snprintf(b->reason, sizeof(b->reason), "%.*s", (int)sizeof(b->reason) - 1, err.msg);
+		return -1;
+	}
+	if (m)
+		*m = got;
+	else
+		ado_manifest_free(got);
+	return 0;
+}
+
+const char *ado_backup_state(const struct ado_backup_info *b)
+{
+	return !b->complete ? "incomplete" : b->damaged ? "damaged" : "complete";
+}
+
 int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, const char *job, struct ado_store **s,
 		       struct ado_backup_info **out, size_t *n, struct ado_err *e)
 {
@@ -173,8 +200,17 @@ int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_stor
 	return 0;
 }
 
+int ado_repo_auth_required(const struct ado_config *cfg, const char *job, const struct ado_keyring *k)
+{
+	const struct ado_job *jb = cfg ? ado_config_job(cfg, job) : NULL;
+
+	if (jb)
+		return jb->encrypt;
+	return k != NULL;
+}
+
 int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, struct ado_keyring *k,
-		      struct ado_manifest **out, int *authenticated, struct ado_err *e)
+		      int require_auth, struct ado_manifest **out, int *authenticated, struct ado_err *e)
 {
 	char path[512], *buf = NULL, *ref = ado_ref_make(s, job, id);
 	const char *r = ref ? ref : id;	/* DEST/JOB/ID without a doubled '/' */
@@ -197,7 +233,7 @@ int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, stru
 		}
 		goto out;
 	}
-	rc = ado_manifest_parse(buf, len, k, out, authenticated, e);
+	rc = ado_manifest_parse(buf, len, k, require_auth, out, authenticated, e);
 	if (rc == 0 && (strcmp((*out)->job, job) != 0 || strcmp((*out)->id, id) != 0)) {
 		ado_err_set(e, ADO_E_INTEGRITY, 0, "manifest at '%s' belongs to '%s/%s'", r, (*out)->job, (*out)->id);
 		ado_manifest_free(*out);

@@ -23,12 +23,24 @@ struct ado_backup_info {
 	char id[20];
 	time_t time;		/* from the id */
 	int complete;		/* manifest.json exists */
+	int damaged;		/* set by ado_repo_inspect: the manifest exists but is empty or unreadable */
+	char reason[512];	/* why it is damaged */
 };
 
 /* The backup folders of job in s, sorted oldest first, without looking into
  * them (complete is 0 in every entry): one listing, for cheap checks. */
 int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n,
 		      struct ado_err *e);
+
+/* Read b's manifest, unauthenticated (to list or choose, not to trust), and
+ * set b->damaged and b->reason when it cannot be read or parsed. Nothing for
+ * an incomplete backup. *m (m may be NULL) gets the parsed manifest, or NULL.
+ * Returns 0 when the manifest is good, -1 otherwise. */
+int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_info *b, struct ado_manifest **m);
+
+/* What a listing says of b: "incomplete", "damaged" (after ado_repo_inspect)
+ * or "complete". */
+const char *ado_backup_state(const struct ado_backup_info *b);
 
 /* Backups of job in s, sorted oldest first. *out is malloc'd (free it). */
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e);
@@ -47,9 +59,16 @@ int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_stor
 char *ado_ref_join(const char *dest, const char *job, const char *id);
 char *ado_ref_make(const struct ado_store *s, const char *job, const char *id);
 
-/* Read and parse JOB/ID/manifest.json; missing: ADO_E_NOTFOUND "backup 'REF' is incomplete: no manifest". */
+/* Must job's manifests be authenticated? Yes when cfg (may be NULL) configures
+ * job with encryption, or when a key is loaded (k) and cfg does not configure
+ * job without encryption. What a manifest says about itself never counts. */
+int ado_repo_auth_required(const struct ado_config *cfg, const char *job, const struct ado_keyring *k);
+
+/* Read and parse JOB/ID/manifest.json; missing: ADO_E_NOTFOUND "backup 'REF'
+ * is incomplete: no manifest". require_auth as for ado_manifest_parse (use
+ * ado_repo_auth_required; 0 only to read for a listing or a choice). */
 int ado_repo_manifest(struct ado_store *s, const char *job, const char *id, struct ado_keyring *k,
-		      struct ado_manifest **out, int *authenticated, struct ado_err *e);
+		      int require_auth, struct ado_manifest **out, int *authenticated, struct ado_err *e);
 
 enum ado_read_depth {
 	ADO_READ_STORED,	/* stored bytes only (checksum level) */

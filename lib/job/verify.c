@@ -28,39 +28,49 @@ static void on_warn(void *arg, const char *msg)
 	ado_warn("%s: %s", w->ref, msg);
 }
 
+int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+			    struct ado_keyring *k, const char *dir, int preserve_owner,
+			    void (*warn)(void *arg, const char *msg), void *arg, struct ado_files_stats *cs,
+			    struct ado_err *e)
+{
+	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
+	struct ado_files_stats xs = { 0 };
+	struct ado_extract_opts xo = { 0 };
+	struct ado_writer *w;
+
+	memset(cs, 0, sizeof(*cs));
+	if (!ia)
+		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
+	xo.preserve_owner = preserve_owner;
+	xo.warn = warn;
+	xo.warn_arg = arg;
+	if (!(w = ado_extract_writer_new(dir, &xo, &xs, e)) || ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
+		return -1;
+	if (!(w = ado_index_check_writer_new(dir, warn, arg, cs, e)))
+		return -1;
+	if (ado_repo_read_artifact(s, m, ia, k, ADO_READ_PLAIN, w, e) < 0)
+		return ado_err_prefix(e, "restored files do not match the backup");
+	if (cs->entries != a->file_count)
+		return ado_err_set(e, ADO_E_INTEGRITY, 0, "'%s': index lists %llu entries, the manifest %llu", a->name,
+				   (unsigned long long)cs->entries, (unsigned long long)a->file_count);
+	return 0;
+}
+
 /* Restore one files artifact into a scratch folder and compare it with its index. */
 static int verify_files(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 			const struct ado_verify_opts *o, struct ado_verify_result *res, const char *ref,
 			struct ado_err *e)
 {
-	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
-	struct ado_files_stats xs = { 0 }, cs = { 0 };
-	struct ado_extract_opts xo = { 0 };
+	struct ado_files_stats cs = { 0 };
 	struct warnctx wc = { ref, 0 };
-	struct ado_writer *w;
 	char *dir;
 	int rc = -1;
 
-	if (!ia)
-		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
 	if (!(dir = ado_mkdtemp(o->tmp_dir, "ado-verify", e)))
 		return -1;
-	xo.preserve_owner = 0;	/* a scratch copy: ownership is not what we compare */
-	xo.warn = on_warn;
-	xo.warn_arg = &wc;
-	if (!(w = ado_extract_writer_new(dir, &xo, &xs, e)))
+	/* a scratch copy: ownership is not what we compare */
+	if (ado_files_extract_check(s, m, a, o->keyring, dir, 0, on_warn, &wc, &cs, e) < 0)
 		goto out;
-	if (ado_repo_read_artifact(s, m, a, o->keyring, ADO_READ_PLAIN, w, e) < 0)
-		goto out;
-	if (!(w = ado_index_check_writer_new(dir, on_warn, &wc, &cs, e)))
-		goto out;
-	if (ado_repo_read_artifact(s, m, ia, o->keyring, ADO_READ_PLAIN, w, e) < 0)
-		goto out;
-	if (a->file_count && cs.entries != a->file_count) {
-		ado_err_set(e, ADO_E_INTEGRITY, 0, "'%s': index lists %llu entries, the manifest %llu", a->name,
-			    (unsigned long long)cs.entries, (unsigned long long)a->file_count);
-		goto out;
-	}
 	res->files += cs.files;
 	rc = 0;
 out:
@@ -88,7 +98,8 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 	memset(res, 0, sizeof(*res));
 	if (!ref)
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-	if (ado_repo_manifest(s, job, id, o->keyring, &m, &res->authenticated, e) < 0)
+	if (ado_repo_manifest(s, job, id, o->keyring, ado_repo_auth_required(cfg, job, o->keyring), &m,
+			      &res->authenticated, e) < 0)
 		goto out;
 	if (m->encrypted && !o->keyring && o->level != ADO_VERIFY_CHECKSUM) {
 		ado_err_set(e, ADO_E_CONFIG, 0, "backup is encrypted and no key is configured");

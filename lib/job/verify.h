@@ -28,6 +28,21 @@ struct ado_verify_result {
 	int authenticated;		/* the manifest's HMAC was checked */
 };
 
+struct ado_manifest;
+struct ado_artifact;
+struct ado_files_stats;
+
+/* Extract files artifact a into the existing folder dir and check the tree
+ * against its index, then the index's entry count against the manifest's
+ * file_count: what verify does in a scratch folder and restore beside the
+ * target, so the two agree. warn (may be NULL) hears each mismatch and what
+ * the backup recorded (files left out, files that changed while read);
+ * cs gets the check's counts. */
+int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+			    struct ado_keyring *k, const char *dir, int preserve_owner,
+			    void (*warn)(void *arg, const char *msg), void *arg, struct ado_files_stats *cs,
+			    struct ado_err *e);
+
 /* 0: the backup passed. -1: it failed (e says why: ADO_E_INTEGRITY, ADO_E_AUTH,
  * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...) or could not be
  * checked. Warnings (files that differ, ...) are logged as they are found. */

@@ -260,7 +260,7 @@ static int gather(struct sandbox *b, const char *test, int db_only, struct ado_e
 		if (b->o->job && strcmp(b->o->job, jb->name) != 0)
 			continue;
 		if (ado_restore_select(b->cfg, jb->name, NULL, 0, NULL, NULL, b->k, &st, &id, e) < 0 ||
-		    ado_repo_manifest(st, jb->name, id, b->k, &m, NULL, e) < 0) {
+		    ado_repo_manifest(st, jb->name, id, b->k, ado_repo_auth_required(b->cfg, jb->name, b->k), &m, NULL, e) < 0) {
 			ado_store_free(st);
 			free(id);
 			return ado_err_prefix(e, "drill '%s': job '%s'", test, jb->name);

@@ -312,7 +312,7 @@ static int open_artifact(struct rc_exec *x, const char *job, const char *kind, c
 	if (!ado_config_job(x->cfg, job))
 		return ado_err_set(e, ADO_E_CONFIG, 0, "no job '%s' in '%s'", job, x->cfg->path);
 	if (ado_restore_select(x->cfg, job, x->backup, x->before, target, NULL, x->keyring, st, &id, e) < 0 ||
-	    ado_repo_manifest(*st, job, id, x->keyring, m, NULL, e) < 0)
+	    ado_repo_manifest(*st, job, id, x->keyring, ado_repo_auth_required(x->cfg, job, x->keyring), m, NULL, e) < 0)
 		goto fail;
 	*a = NULL;
 	for (size_t i = 0; i < (*m)->nartifacts && !*a; i++)

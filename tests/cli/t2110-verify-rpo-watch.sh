@@ -76,6 +76,11 @@ mkdir -p "$T/offsite/critical_data/29990101T000000Z"
 run 5 ado-verify -c "$T/cfg.yml" --rpo -q critical_data
 expect_out "STALE critical_data $T/offsite/: newest complete backup 20200101T000000Z"
 check "-q: the fresh destination is not printed" test "$(printf '%s\n' "$out" | wc -l)" = 1
+# nor does a newer one whose manifest is empty (damaged)
+: > "$T/offsite/critical_data/29990101T000000Z/manifest.json"
+run 5 ado-verify -c "$T/cfg.yml" --rpo -q critical_data
+expect_out "STALE critical_data $T/offsite/: newest complete backup 20200101T000000Z"
+rm "$T/offsite/critical_data/29990101T000000Z/manifest.json"
 
 # JSON: one typed object per job and destination
 run 5 ado-verify -c "$T/cfg.yml" --rpo --json critical_data

@@ -554,7 +554,7 @@ static void test_changing_files(void)
 	is_int(st.warnings, 1, "... counted");
 	snprintf(cmd, sizeof(cmd), "tar -tf '%s' >/dev/null 2>&1 && echo valid", P("chg.tar"));
 	is_str(run(cmd), "valid\n", "the tar stays valid");
-	like(idx.buf, "f\t0644\t3145728\t", "the index keeps the header's size");
+	like(idx.buf, "c\t0644\t3145728\t", "the index marks it changed ('c'), keeping the header's size");
 	mkdir(P("chgx"), 0700);
 	is_int(extract(P("chg.tar"), P("chgx"), &xst, &e), 0, "it extracts");
 	memset(&w, 0, sizeof(w));

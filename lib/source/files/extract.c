@@ -120,6 +120,12 @@ static int refuse(const char *name, const char *link, struct ado_err *e)
 			    "or has been tampered with: do not restore it");
 }
 
+/* The disk is full (or the quota spent): no later write will do better. */
+static int disk_full(struct archive *dw)
+{
+	return archive_errno(dw) == ENOSPC || archive_errno(dw) == EDQUOT;
+}
+
 static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, struct archive_entry *ent,
 		   struct ado_err *e)
 {
@@ -163,7 +169,7 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	/* by hand rather than archive_read_extract2(), which turns a failed
 	 * header (a file that could not be created) into a mere warning */
 	r = archive_write_header(dw, ent);
-	if (r < ARCHIVE_WARN)
+	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_full(dw)))
 		goto disk_fail;
 	if (r == ARCHIVE_WARN)
 		files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
@@ -184,13 +190,15 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 		if (r == ARCHIVE_WARN)
 			files_warnv(x->warn, x->warn_arg, x->st, "reading '%s': %s", esc, archive_error_string(ar));
 		k = archive_write_data_block(dw, buf, len, off);
-		if (k < ARCHIVE_WARN)
+		/* libarchive calls a failed write a warning and goes on: a full
+		 * disk would then cost a warning a block. Stop at the first. */
+		if (k < ARCHIVE_WARN || (k == ARCHIVE_WARN && disk_full(dw)))
 			goto disk_fail;
 		if (k == ARCHIVE_WARN)
 			files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
 	}
 	r = archive_write_finish_entry(dw);
-	if (r < ARCHIVE_WARN)
+	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_full(dw)))
 		goto disk_fail;
 	if (r == ARCHIVE_WARN)
 		files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
@@ -203,6 +211,11 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	rc = 0;
 	goto out;
 disk_fail:
+	if (disk_full(dw)) {
+		ado_err_set(e, ADO_E_IO, 0, "no space left on '%s' (extracting '%s')", x->dir, esc);
+		ado_err_hint(e, "free space there, or restore into a folder on another filesystem");
+		goto out;
+	}
 	ado_err_set(e, ADO_E_IO, archive_errno(dw) > 0 ? archive_errno(dw) : 0, "cannot extract '%s' into '%s': %s", esc,
 		    x->dir, archive_error_string(dw) ? archive_error_string(dw) : "write error");
 out:
@@ -463,6 +476,21 @@ static void mismatch(struct cstate *c, const char *fmt, ...)
 	c->warn(c->arg, msg);
 }
 
+/* Something the backup itself recorded about a file: said, but not a mismatch. */
+static void note(struct cstate *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct cstate *c, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!c->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->warn(c->arg, msg);
+}
+
 static int hash_file(struct cstate *c, const char *path, char out[65], struct ado_err *e)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -513,8 +541,15 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 		if (!full)
 			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
+	if (li.type == 'u') {
+		/* not in the tar: said, not a mismatch, not an entry */
+		note(c, "'%s': not in the backup: it could not be read when the backup was made", name);
+		goto done;
+	}
+	if (li.type == 'c')
+		note(c, "'%s': changed while it was backed up: this copy of it may be torn", name);
 	c->st->entries++;
-	if (li.type == 'f' || li.type == 'h') {
+	if (li.type == 'f' || li.type == 'c' || li.type == 'h') {
 		c->st->files++;
 		c->st->bytes += li.size;
 	}
@@ -527,6 +562,7 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 	}
 	switch (li.type) {
 	case 'f':
+	case 'c':
 	case 'h':
 		if (!S_ISREG(sb.st_mode)) {
 			mismatch(c, "'%s': not a regular file", name);

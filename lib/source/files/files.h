@@ -16,11 +16,14 @@
  *   TYPE \t MODE \t SIZE \t SHA256 \t PATH \n
  *
  *   TYPE    f regular file, d folder, l symlink, h hard link to an earlier
- *           entry, o other (device, fifo, socket)
+ *           entry, o other (device, fifo, socket), c regular file that
+ *           changed while it was read (stored as read: its copy may be torn),
+ *           u regular file that could not be read (not in the tar; SIZE 0,
+ *           SHA256 "-"; not counted as an entry)
  *   MODE    permission bits in octal (07777 mask), at least 4 digits
- *   SIZE    f: bytes stored in the tar; l: length of the link target;
+ *   SIZE    f, c: bytes stored in the tar; l: length of the link target;
  *           h: the original's size; d/o: 0
- *   SHA256  lowercase hex: f: of the bytes stored; l: of the link target
+ *   SHA256  lowercase hex: f, c: of the bytes stored; l: of the link target
  *           string; h: the original's; d/o: "-"
  *   PATH    relative to the target folder, no "./" prefix; '%', tab, newline,
  *           CR, bytes below 0x20 and 0x7f written as %XX (uppercase hex)
@@ -41,6 +44,7 @@ struct ado_files_stats {
 	uint64_t files;		/* of which regular files (hard links included) */
 	uint64_t bytes;		/* file data bytes (hard links counted once) */
 	uint64_t warnings;	/* warn callbacks made (backup, extract) or mismatches (check) */
+	uint64_t unreadable;	/* backup: files that could not be read (left out, or padded after a read error) */
 };
 
 /* Receives one warning as a complete single-line message, e.g.
@@ -60,8 +64,13 @@ typedef void (*ado_files_warn_fn)(void *arg, const char *msg);
  * One index line per entry goes into `idx` (may be NULL; not closed).
  * A file that vanishes before it is read, is unreadable, or changes size or
  * mtime while read is a warning: warn(arg, msg) is called and st->warnings
- * counted; the tar stays valid (a file that shrank is padded with zeros and
- * the index describes the padded bytes, so a restore checks clean).
+ * counted. A file that cannot be opened is left out of the tar and listed
+ * in the index as 'u'; it and a file whose read fails midway count in
+ * st->unreadable, incremented before its warn call (so the caller can tell
+ * it from the others: the target is then partial). A file that changed while
+ * read is indexed as 'c'; the tar stays valid (a file that shrank is padded
+ * with zeros and the index describes the padded bytes, so a restore checks
+ * clean, and says it may be torn).
  * Errors: t->path missing -> ADO_E_NOTFOUND naming it; unreadable root or a
  * walk that cannot go on -> ADO_E_IO; a failing tar or idx writer -> its error.
  * st (may be NULL) is filled even on failure. Returns 0 or -1. */
@@ -95,9 +104,11 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
 					  struct ado_files_stats *st, struct ado_err *e);
 
 /* A sink that reads an index stream and compares each line with the tree
- * under `dir`: f/h: a regular file of that size and SHA-256; d: a folder;
+ * under `dir`: f/c/h: a regular file of that size and SHA-256; d: a folder;
  * l: a symlink whose target has that hash; o: exists. Modes and owners are
- * not compared. The first 20 mismatches are reported through warn
+ * not compared. A 'c' line ("'PATH': changed while it was backed up: ...")
+ * and a 'u' line ("'PATH': not in the backup: ...") are told through warn
+ * but are not mismatches; 'u' lines are not entries. The first 20 mismatches are reported through warn
  * ("'PATH': missing", "'PATH': size 10, expected 12", "'PATH': content
  * differs (sha256 X, expected Y)", ...), then one "... and N more" line.
  * Lines may be split across writes; a line over 64 KiB, a malformed line, an

@@ -87,7 +87,7 @@ int files_parse_line(char *line, uint64_t lineno, struct line_in *li, struct ado
 	}
 	if (strchr(f[4], '\t'))
 		return ado_err_set(e, ADO_E_FORMAT, 0, "index line %" PRIu64 ": expected 5 fields", lineno);
-	if (strlen(f[0]) != 1 || !strchr("fdlho", f[0][0]))
+	if (strlen(f[0]) != 1 || !strchr("fdlhocu", f[0][0]))
 		return ado_err_set(e, ADO_E_FORMAT, 0, "index line %" PRIu64 ": unknown type '%.8s'", lineno, f[0]);
 	li->type = f[0][0];
 	errno = 0;
@@ -101,7 +101,7 @@ int files_parse_line(char *line, uint64_t lineno, struct line_in *li, struct ado
 	if (strcmp(li->sha, "-") != 0 && (strlen(li->sha) != 64 || strspn(li->sha, "0123456789abcdef") != 64))
 		return ado_err_set(e, ADO_E_FORMAT, 0, "index line %" PRIu64 ": bad sha256 '%.70s'", lineno, li->sha);
 	/* only a hard link may lack a hash: its original could not be read */
-	if ((li->type == 'f' || li->type == 'l') && strcmp(li->sha, "-") == 0)
+	if ((li->type == 'f' || li->type == 'c' || li->type == 'l') && strcmp(li->sha, "-") == 0)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "index line %" PRIu64 ": missing sha256", lineno);
 	li->path = f[4];
 	if (!*li->path)
