@@ -66,20 +66,25 @@ expect_out "STALE explicit $T/local/: newest complete backup $id is 3h"
 expect_out "old, target 2h (rpo)"
 
 # each destination on its own: the off-site copy stops arriving while the local one is fresh
-mv "$T/offsite/critical_data/$id" "$T/offsite/critical_data/20200101T000000Z"
+# (an old backup made under a clock two days back, on the off-site destination only)
+sed -e "s|{ local: \"$T/local/\" }, ||" "$T/cfg.yml" >"$T/offsite-only.yml"
+rm -rf "$T/offsite/critical_data/$id"
+faketime -f -2d ado-backup -q -c "$T/offsite-only.yml" critical_data >/dev/null 2>&1
+old=$(ls "$T/offsite/critical_data")
+check "an old backup on the off-site destination only" test -n "$old" -a "$old" != "$id"
 run 5 ado-verify -c "$T/cfg.yml" --rpo critical_data
 expect_out "ok critical_data $T/local/"
-expect_out "STALE critical_data $T/offsite/: newest complete backup 20200101T000000Z"
+expect_out "STALE critical_data $T/offsite/: newest complete backup $old"
 expect_err "ado-verify: 1 destination of the watched jobs has no fresh backup"
 # an incomplete newer backup (no manifest) does not count
 mkdir -p "$T/offsite/critical_data/29990101T000000Z"
 run 5 ado-verify -c "$T/cfg.yml" --rpo -q critical_data
-expect_out "STALE critical_data $T/offsite/: newest complete backup 20200101T000000Z"
+expect_out "STALE critical_data $T/offsite/: newest complete backup $old"
 check "-q: the fresh destination is not printed" test "$(printf '%s\n' "$out" | wc -l)" = 1
 # nor does a newer one whose manifest is empty (damaged)
 : > "$T/offsite/critical_data/29990101T000000Z/manifest.json"
 run 5 ado-verify -c "$T/cfg.yml" --rpo -q critical_data
-expect_out "STALE critical_data $T/offsite/: newest complete backup 20200101T000000Z"
+expect_out "STALE critical_data $T/offsite/: newest complete backup $old"
 rm "$T/offsite/critical_data/29990101T000000Z/manifest.json"
 
 # JSON: one typed object per job and destination
@@ -92,7 +97,7 @@ assert all(r["type"]=="rpo" and r["job"]=="critical_data" for r in rows)
 st={r["destination"].rstrip("/").split("/")[-1]: r for r in rows}
 assert st["local"]["status"]=="ok" and st["offsite"]["status"]=="stale", st
 assert st["offsite"]["target_seconds"]==900 and st["offsite"]["target_from"]=="schedule"
-assert st["offsite"]["age_seconds"]>86400
+assert st["offsite"]["age_seconds"]>86400, st
 ' <<<"$out"
 
 # a destination that cannot be listed: UNCHECKED and exit 6 (neither stale nor ok)
