@@ -11,7 +11,7 @@
 # The plan downloaded the newest file from S3 and ran pg_restore over the live
 # database. ado-restore instead restores into a NEW database, checks each
 # table's row count against the backup's manifest, and only then swaps it in:
-# the damaged database is kept as DB_before_ID (never dropped), so the
+# the damaged database is kept as DB_before_TIME (never dropped), so the
 # recovery can be undone with two ALTER DATABASE ... RENAME. Applications still
 # connected block the swap (listed, exit 1) unless --force terminates them.
 #

@@ -371,6 +371,104 @@ static int resolve_subset(const struct ado_artifact *a, char *const *want, size_
 	return 0;
 }
 
+/* Before any work: may db be replaced (--force, or the caller's confirm),
+ * is it free of sessions (unless --force), and which free name will it be
+ * moved aside to (DB_before_<restore time>, _2 ... when taken)? *exists says
+ * whether there is a db to move at all. */
+static int swap_prepare(struct ado_pg *admin, const char *db, const struct ado_db_restore_opts *o, char *aside,
+			size_t len, int *exists, struct ado_err *e)
+{
+	char stamp[20], base[PG_NAME_MAX + 1];
+	size_t nsess = 0;
+	int r;
+
+	aside[0] = '\0';
+	if ((*exists = ado_pg_database_exists(admin, db, e)) < 0)
+		return -1;
+	if (!*exists)
+		return 0;
+	ado_restore_stamp(stamp, sizeof(stamp));
+	derived_name(base, sizeof(base), db, "before", stamp);
+	snprintf(aside, len, "%s", base);
+	for (int i = 2; (r = ado_pg_database_exists(admin, aside, e)) == 1 && i < 100; i++)
+		snprintf(aside, len, "%.*s_%d", PG_NAME_MAX - 4, base, i);
+	if (r != 0) {
+		if (r == 1)
+			ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", db);
+		return -1;
+	}
+	if (o->dry_run)
+		return 0;
+	if (!o->force) {
+		char q[300];
+		snprintf(q, sizeof(q), "replace database '%s' (it is moved aside to '%s', not dropped)?", db, aside);
+		if (!o->confirm || !o->confirm(o->say_arg, q)) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' exists: replacing it needs --force", db);
+			return ado_err_hint(e, "add --force (the current database is moved aside to '%s', not dropped), "
+					    "or restore beside it with --to-database NAME", aside);
+		}
+		/* fail fast: a long restore that cannot be swapped in helps nobody */
+		if (blocking_sessions(admin, db, &nsess, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Move db aside (to the name swap_prepare chose) and give newdb its name;
+ * on a failed second rename the original gets its name back. */
+static int swap_in(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+		   const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	struct ado_err oe;
+	size_t nsess = 0;
+
+	if (!exists) {
+		ado_sayf(o->say, o->say_arg, "database '%s' does not exist: nothing to move aside", db);
+		return ado_pg_rename_database(admin, newdb, db, e);
+	}
+	ado_err_clear(&oe);
+	if (ado_pg_copy_database_owner(admin, db, newdb, &oe) < 0)
+		ado_warn("restored database '%s' keeps its owner: %s", newdb, oe.msg);
+	if (!o->force && blocking_sessions(admin, db, &nsess, e) != 0)
+		return -1;
+	/* with --force, a connection pool may reconnect between the
+	 * terminate and the rename: terminate again, a few times */
+	for (int attempt = 0;; attempt++) {
+		if (o->force) {
+			if (blocking_sessions(admin, db, &nsess, e) < 0)
+				return -1;
+			if (nsess) {
+				ado_sayf(o->say, o->say_arg, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
+				if (ado_pg_terminate_sessions(admin, db, e) < 0)
+					return -1;
+			}
+			if (e)
+				ado_err_clear(e);
+		}
+		if (ado_pg_rename_database(admin, db, aside, e) == 0)
+			break;
+		if (!o->force || attempt == 4 || !e || !strstr(e->msg, "being accessed by other users") ||
+		    ado_interrupted())
+			return -1;
+	}
+	ado_sayf(o->say, o->say_arg, "moved '%s' aside to '%s'", db, aside);
+	if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
+		struct ado_err be;
+		ado_err_clear(&be);
+		/* put the original back under its name before anything else */
+		if (ado_pg_rename_database(admin, aside, db, &be) < 0) {
+			ado_err_prefix(e, "'%s' is now named '%s' (renaming it back failed too: %s)", db, aside, be.msg);
+			ado_err_hint(e, "ALTER DATABASE \"%s\" RENAME TO \"%s\" by hand", aside, db);
+		} else {
+			ado_sayf(o->say, o->say_arg, "moved '%s' back to '%s'", aside, db);
+		}
+		return -1;
+	}
+	if (o->aside_out)
+		snprintf(o->aside_out, o->aside_len, "%s", aside);
+	return 0;
+}
+
 int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			    const struct ado_artifact *a, struct ado_keyring *k, const struct ado_db_restore_opts *o,
 			    struct ado_err *e)
@@ -378,9 +476,9 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	struct ado_pg_restore_opts ro = { 0 };
 	struct ado_pg *admin = NULL;
 	const char *db = a->source;
-	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], **subset = NULL;
+	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], which[600], **subset = NULL;
 	size_t checked = 0, nsess = 0;
-	int created = 0, swapped = 0, exists, rc = -1;
+	int created = 0, swapped = 0, exists = 0, leftover = 0, rc = -1;
 
 	if (!db || !*db)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
@@ -393,39 +491,40 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
 	if (o->ntables && resolve_subset(a, o->tables, o->ntables, &subset, e) < 0)
 		return -1;
+	ado_restore_describe(s, m, which, sizeof(which));
+	/* the work database is named by the backup's id: a restore killed
+	 * earlier left it under that name, and this one may drop it */
 	if (o->to_database)
 		snprintf(newdb, sizeof(newdb), "%s", o->to_database);
 	else
 		derived_name(newdb, sizeof(newdb), db, "restore", m->id);
 	if (connect_admin(cfg, db, NULL, &admin, e) < 0)
 		goto out;
-	if ((exists = ado_pg_database_exists(admin, newdb, e)) < 0)
-		goto out;
-	if (exists && o->to_database) {
-		ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
-		ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
-			     "no longer need", newdb);
-		goto out;
-	}
-	if (o->dry_run) {
-		if (exists)
-			ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
-		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) into new database '%s'%s", a->name,
-		    (unsigned long long)a->plain_size, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
-	} else {
-		if (exists) {
-			/* our own name pattern: a restore killed earlier left it */
-			ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
-			if (ado_pg_drop_database(admin, newdb, e) < 0)
-				goto out;
+	if (o->to_database) {
+		int have = ado_pg_database_exists(admin, newdb, e);
+		if (have < 0)
+			goto out;
+		if (have) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
+			ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
+				     "no longer need", newdb);
+			goto out;
 		}
+	} else if (swap_prepare(admin, db, o, aside, sizeof(aside), &exists, e) < 0) {
+		goto out;
+	} else if ((leftover = ado_pg_database_exists(admin, newdb, e)) < 0) {
+		goto out;
+	} else if (leftover && o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
+	} else if (leftover) {
+		/* our own name pattern: a restore killed earlier left it */
+		ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
+		if (ado_pg_drop_database(admin, newdb, e) < 0)
+			goto out;
 	}
-	if ((exists = o->to_database ? 0 : ado_pg_database_exists(admin, db, e)) < 0)
-		goto out;
-	/* fail fast: a long restore that cannot be swapped in helps nobody */
-	if (exists && !o->force && !o->dry_run && blocking_sessions(admin, db, &nsess, e) != 0)
-		goto out;
 	if (o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) from %s into new database '%s'%s", a->name,
+		    (unsigned long long)a->plain_size, which, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
 		ado_sayf(o->say, o->say_arg, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
 		    (o->ntables ? o->ntables : a->ntables) == 1 ? "" : "s");
 		if (o->to_database) {
@@ -439,7 +538,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 				ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
 						: "would stop here: %zu session%s on '%s' (--force terminates them)",
 				    nsess, nsess == 1 ? "" : "s", db);
-			derived_name(aside, sizeof(aside), db, "before", m->id);
+			if (!o->force)
+				ado_sayf(o->say, o->say_arg, "would stop here: replacing '%s' needs --force", db);
 			ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
 			ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
 		} else {
@@ -452,7 +552,7 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		goto out;
 	}
 
-	ado_sayf(o->say, o->say_arg, "restoring '%s' into new database '%s'", a->name, newdb);
+	ado_sayf(o->say, o->say_arg, "restoring '%s' from %s into new database '%s'", a->name, which, newdb);
 	if (ado_pg_create_database(admin, newdb, e) < 0) {
 		create_hint(e);
 		goto out;
@@ -475,69 +575,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		rc = 0;
 		goto out;
 	}
-
-	if ((exists = ado_pg_database_exists(admin, db, e)) < 0)
+	if (swap_in(admin, db, newdb, aside, exists, o, e) < 0)
 		goto out;
-	if (exists) {
-		struct ado_err oe;
-		int r;
-
-		ado_err_clear(&oe);
-		if (ado_pg_copy_database_owner(admin, db, newdb, &oe) < 0)
-			ado_warn("restored database '%s' keeps its owner: %s", newdb, oe.msg);
-		/* a unique aside name: restoring the same backup twice must not collide */
-		derived_name(aside, sizeof(aside), db, "before", m->id);
-		for (int i = 2; (r = ado_pg_database_exists(admin, aside, e)) == 1 && i < 100; i++) {
-			char base[PG_NAME_MAX + 1];
-			derived_name(base, sizeof(base), db, "before", m->id);
-			snprintf(aside, sizeof(aside), "%.*s_%d", PG_NAME_MAX - 4, base, i);
-		}
-		if (r != 0) {
-			if (r == 1)
-				ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", db);
-			goto out;
-		}
-		if (!o->force && blocking_sessions(admin, db, &nsess, e) != 0)
-			goto out;
-		/* with --force, a connection pool may reconnect between the
-		 * terminate and the rename: terminate again, a few times */
-		for (int attempt = 0;; attempt++) {
-			if (o->force) {
-				if (blocking_sessions(admin, db, &nsess, e) < 0)
-					goto out;
-				if (nsess) {
-					ado_sayf(o->say, o->say_arg, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
-					if (ado_pg_terminate_sessions(admin, db, e) < 0)
-						goto out;
-				}
-				if (e)
-					ado_err_clear(e);
-			}
-			if (ado_pg_rename_database(admin, db, aside, e) == 0)
-				break;
-			if (!o->force || attempt == 4 || !e || !strstr(e->msg, "being accessed by other users") ||
-			    ado_interrupted())
-				goto out;
-		}
-		ado_sayf(o->say, o->say_arg, "moved '%s' aside to '%s'", db, aside);
-		if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
-			struct ado_err be;
-			ado_err_clear(&be);
-			/* put the original back under its name before anything else */
-			if (ado_pg_rename_database(admin, aside, db, &be) < 0) {
-				ado_err_prefix(e, "'%s' is now named '%s' (renaming it back failed too: %s)", db, aside,
-					       be.msg);
-				ado_err_hint(e, "ALTER DATABASE \"%s\" RENAME TO \"%s\" by hand", aside, db);
-			} else {
-				ado_sayf(o->say, o->say_arg, "moved '%s' back to '%s'", aside, db);
-			}
-			goto out;
-		}
-	} else {
-		ado_sayf(o->say, o->say_arg, "database '%s' does not exist: nothing to move aside", db);
-		if (ado_pg_rename_database(admin, newdb, db, e) < 0)
-			goto out;
-	}
 	swapped = 1;
 	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
 	    exists ? aside : "", exists ? "')" : "");
