@@ -23,8 +23,9 @@ struct ctx {
 	struct ado_verify_opts vo;
 	int json;
 	FILE *log;
-	size_t ok, failed;
+	size_t ok, failed, unchecked;
 	int rpo_missed;
+	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
 };
 
@@ -35,7 +36,8 @@ static void usage(FILE *f)
 		"       ado-verify [-c FILE] [options] -            (references on stdin, one per line)\n"
 		"       ado-verify [-c FILE] [options] --job JOB [--since DURATION]\n"
 		"\n"
-		"Check backups; print 'ok REF' or 'FAIL REF: reason' per backup on stdout.\n"
+		"Check backups; print 'ok REF', 'FAIL REF: reason' (damaged) or 'UNCHECKED REF: cause'\n"
+		"(the test could not run: server down, login refused, no scratch space) per backup.\n"
 		"REF is DEST/JOB/ID as printed by ado-backup.\n"
 		"\n"
 		"  -c, --config FILE     config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG " if it exists)\n"
@@ -50,7 +52,8 @@ static void usage(FILE *f)
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
 		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error,\n"
-		"5 all passed but the newest backup of --job is older than its rpo.\n"
+		"5 all passed but the newest backup of --job is older than its rpo,\n"
+		"6 none failed but some could not be checked.\n"
 		"See ado-verify(1).\n");
 }
 
@@ -70,17 +73,29 @@ static void log_line(struct ctx *c, const char *fmt, const char *ref, const char
 	fflush(c->log);
 }
 
-/* One result line: "ok REF" / "FAIL REF: reason" (or a JSON object), the
- * same in --log, and the error's hint on stderr after it. e NULL: passed. */
+/* One result line: "ok REF" / "FAIL REF: reason" / "UNCHECKED REF: cause"
+ * (or a JSON object), the same in --log, and the error's hint on stderr
+ * after it. e NULL: passed. A check that could not run is not a failed one:
+ * its cause is told once, later backups it stops too say "as above". */
 static void report(struct ctx *c, const char *ref, const char *job, const char *id, const struct ado_err *e,
 		   const struct ado_verify_result *res)
 {
 	char reason[1400] = "";
+	const char *word = e ? "FAIL" : "ok", *jword = e ? "fail" : "ok";
+	int repeat = 0;
 
 	if (e) {
 		char raw[1400];
-		c->failed++;
 		ado_log_redact_copy(reason, sizeof(reason), ado_err_str(e, raw, sizeof(raw)));
+		if (e->kind == ADO_E_UNCHECKED) {
+			c->unchecked++;
+			word = "UNCHECKED";
+			jword = "unchecked";
+			repeat = strcmp(c->last_unchecked, reason) == 0;
+			snprintf(c->last_unchecked, sizeof(c->last_unchecked), "%s", reason);
+		} else {
+			c->failed++;
+		}
 	} else {
 		c->ok++;
 	}
@@ -91,7 +106,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 		ado_json_init(&j, &b, 0);
 		ado_json_obj_begin(&j, NULL);
 		ado_json_kstr(&j, "ref", ref);
-		ado_json_kstr(&j, "status", e ? "fail" : "ok");
+		ado_json_kstr(&j, "status", jword);
 		ado_json_kstr(&j, "level", c->level_name);
 		ado_json_kstr(&j, "job", job);
 		ado_json_kstr(&j, "id", id);
@@ -111,15 +126,18 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	} else if (!e) {
 		printf("ok %s\n", ref);
 	} else {
-		printf("FAIL %s: %s\n", ref, reason);
+		printf("%s %s: %s\n", word, ref, repeat ? "could not check, as above" : reason);
 	}
 	fflush(stdout);
-	if (e && e->hint[0])
+	if (e && e->hint[0] && !repeat)
 		ado_hint("%s", e->hint);	/* after the result line it explains */
-	if (e)
-		log_line(c, "FAIL %s: %s", ref, reason);
-	else
+	if (e) {
+		char fmt[32];
+		snprintf(fmt, sizeof(fmt), "%s %%s: %%s", word);
+		log_line(c, fmt, ref, reason);
+	} else {
 		log_line(c, "ok %s%s", ref, "");
+	}
 }
 
 static void verify_one(struct ctx *c, struct ado_store *s, const char *job, const char *id)
@@ -339,11 +357,11 @@ int main(int argc, char **argv)
 	}
 	if (ado_interrupted())
 		status = ado_sig_exit(ado_interrupted());
-	else if (c.ok + c.failed == 0) {
+	else if (c.ok + c.failed + c.unchecked == 0) {
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? ADO_EXIT_FAIL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 out:
 	if (c.log)
 		fclose(c.log);

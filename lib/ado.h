@@ -12,6 +12,8 @@ enum ado_exit {
 	ADO_EXIT_PARTIAL = 3,	/* some targets or destinations failed, others succeeded */
 	ADO_EXIT_LOCKED = 4,	/* another run holds this job's lock, nothing done */
 	ADO_EXIT_TARGET = 5,	/* done, but an RPO or RTO target was missed */
+	ADO_EXIT_UNCHECKED = 6,	/* a check could not run (server down, login refused, no
+				 * scratch space): nothing is known to be damaged */
 };
 
 /* Print "PROG VERSION" to stdout: the shared --version text. */

@@ -238,6 +238,15 @@ static int connect_admin(const struct ado_config *cfg, const char *source, const
 	return ado_pg_connect_server(cfg, source, strcmp(source, "postgres") == 0 ? "template1" : "postgres", admin, e);
 }
 
+/* The test itself could not run (no server, login refused, no CREATEDB):
+ * that says nothing about the backup's bytes, so it is not a failed check. */
+static int unchecked(struct ado_err *e)
+{
+	if (e && e->kind != ADO_E_INTERRUPTED)
+		e->kind = ADO_E_UNCHECKED;
+	return -1;
+}
+
 int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			   const struct ado_artifact *a, struct ado_keyring *k, const char *scratch_conninfo,
 			   long min_tables, uint64_t *tables, struct ado_err *e)
@@ -254,13 +263,16 @@ int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, co
 	safe_name(tmp, sizeof(tmp), "ado_verify_", label, m->id);
 	if (connect_admin(cfg, a->source, scratch_conninfo, &admin, e) < 0) {
 		ado_err_prefix(e, "cannot test-restore '%s'", a->name);
-		return -1;
+		return unchecked(e);
 	}
 	/* a verify killed with SIGKILL leaves its database behind: it is ours */
-	if (ado_pg_drop_database(admin, tmp, e) < 0)
+	if (ado_pg_drop_database(admin, tmp, e) < 0) {
+		unchecked(e);
 		goto out;
+	}
 	if (ado_pg_create_database(admin, tmp, e) < 0) {
 		create_hint(e);
+		unchecked(e);
 		goto out;
 	}
 	created = 1;

@@ -43,8 +43,12 @@ static int verify_files(struct ado_store *s, const struct ado_manifest *m, const
 
 	if (!ia)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
-	if (!(dir = ado_mkdtemp(o->tmp_dir, "ado-verify", e)))
+	if (!(dir = ado_mkdtemp(o->tmp_dir, "ado-verify", e))) {
+		/* no scratch space: the test cannot run, the backup is not the cause */
+		if (e)
+			e->kind = ADO_E_UNCHECKED;
 		return -1;
+	}
 	xo.preserve_owner = 0;	/* a scratch copy: ownership is not what we compare */
 	xo.warn = on_warn;
 	xo.warn_arg = &wc;

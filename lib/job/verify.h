@@ -29,8 +29,10 @@ struct ado_verify_result {
 };
 
 /* 0: the backup passed. -1: it failed (e says why: ADO_E_INTEGRITY, ADO_E_AUTH,
- * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...) or could not be
- * checked. Warnings (files that differ, ...) are logged as they are found. */
+ * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...), or its test
+ * could not run: ADO_E_UNCHECKED (the server is down or refuses the login, no
+ * CREATEDB, no scratch folder) says nothing about the backup's bytes.
+ * Warnings (files that differ, ...) are logged as they are found. */
 int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const char *job, const char *id,
 		      const struct ado_verify_opts *o, struct ado_verify_result *res, struct ado_err *e);
 
