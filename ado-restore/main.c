@@ -59,13 +59,20 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 	struct tm tm;
 	struct ado_manifest *m = NULL;
 	unsigned long long size = 0;
+	const char *status = b->complete ? "complete" : "incomplete";
+	char missing[512] = "";
 
 	gmtime_r(&b->time, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (b->complete && ado_repo_manifest((struct ado_store *)s, job, b->id, NULL, &m, NULL, NULL) == 0) {
 		for (size_t i = 0; i < m->nartifacts; i++)
 			size += m->artifacts[i].stored_size;
-		ado_manifest_free(m);
+		/* a target failed in that run: the backup is partial, and says which */
+		for (size_t i = 0; i < m->nfailed_targets; i++) {
+			status = "partial";
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s", i ? "," : "",
+				 m->failed_targets[i]);
+		}
 	}
 	if (json_out) {
 		struct ado_buf buf;
@@ -79,13 +86,21 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 		ado_json_kstr(&j, "id", b->id);
 		ado_json_kstr(&j, "time", ts);
 		ado_json_kuint(&j, "stored_bytes", size);
-		ado_json_kstr(&j, "status", b->complete ? "complete" : "incomplete");
+		ado_json_kstr(&j, "status", status);
+		if (m && m->nfailed_targets) {
+			ado_json_arr_begin(&j, "missing_targets");
+			for (size_t i = 0; i < m->nfailed_targets; i++)
+				ado_json_kstr(&j, NULL, m->failed_targets[i]);
+			ado_json_arr_end(&j);
+		}
 		ado_json_obj_end(&j);
 		printf("%s\n", buf.data ? buf.data : "{}");
 		ado_buf_free(&buf);
 	} else {
-		printf("%s\t%s\t%s\t%llu\t%s\n", ref ? ref : "?", b->id, ts, size, b->complete ? "complete" : "incomplete");
+		printf("%s\t%s\t%s\t%llu\t%s%s%s\n", ref ? ref : "?", b->id, ts, size, status, *missing ? "\tmissing: " : "",
+		       missing);
 	}
+	ado_manifest_free(m);
 	free(ref);
 }
 
@@ -248,7 +263,7 @@ int main(int argc, char **argv)
 			status = ADO_EXIT_USAGE;
 		} else {
 			if (!json_out)
-				printf("# reference\tid\ttime\tstored_bytes\tstatus\n");
+				printf("# reference\tid\ttime\tstored_bytes\tstatus[\tmissing: TARGET,...]\n");
 			status = ado_restore_list(cfg, job, list_one, NULL, &e) < 0 ? ADO_EXIT_PARTIAL : ADO_EXIT_OK;
 		}
 		goto out;

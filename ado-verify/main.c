@@ -23,7 +23,7 @@ struct ctx {
 	struct ado_verify_opts vo;
 	int json;
 	FILE *log;
-	size_t ok, failed, unchecked;
+	size_t ok, failed, unchecked, partial;
 	int rpo_missed;
 	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
@@ -96,6 +96,12 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 		} else {
 			c->failed++;
 		}
+	} else if (res && res->missing[0]) {
+		/* what is stored is sound, but a target is missing: not "ok" */
+		c->partial++;
+		word = "PARTIAL";
+		jword = "partial";
+		snprintf(reason, sizeof(reason), "the backup lacks target %s (failed at backup time)", res->missing);
 	} else {
 		c->ok++;
 	}
@@ -110,6 +116,8 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 		ado_json_kstr(&j, "level", c->level_name);
 		ado_json_kstr(&j, "job", job);
 		ado_json_kstr(&j, "id", id);
+		if (!e && reason[0])
+			ado_json_kstr(&j, "reason", reason);
 		if (!e) {
 			ado_json_kuint(&j, "artifacts", res->artifacts);
 			ado_json_kuint(&j, "bytes", res->bytes);
@@ -123,7 +131,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 		ado_json_obj_end(&j);
 		printf("%s\n", b.data ? b.data : "{}");
 		ado_buf_free(&b);
-	} else if (!e) {
+	} else if (!e && !reason[0]) {
 		printf("ok %s\n", ref);
 	} else {
 		printf("%s %s: %s\n", word, ref, repeat ? "could not check, as above" : reason);
@@ -131,7 +139,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	fflush(stdout);
 	if (e && e->hint[0] && !repeat)
 		ado_hint("%s", e->hint);	/* after the result line it explains */
-	if (e) {
+	if (e || reason[0]) {
 		char fmt[32];
 		snprintf(fmt, sizeof(fmt), "%s %%s: %%s", word);
 		log_line(c, fmt, ref, reason);
@@ -174,7 +182,8 @@ static void verify_ref(struct ctx *c, const char *ref)
 static int verify_job(struct ctx *c, const char *jobname, long long since)
 {
 	const struct ado_job *jb = ado_config_job(c->cfg, jobname);
-	time_t now = time(NULL), newest = 0;
+	time_t now = time(NULL), newest = 0, tnewest[64] = { 0 };
+	const char *stale = NULL;
 	size_t found = 0;
 
 	if (!jb) {
@@ -194,8 +203,11 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 			continue;
 		}
 		for (size_t i = 0; i < n && !ado_interrupted(); i++) {
-			if (v[i].complete && v[i].time > newest)
-				newest = v[i].time;
+			/* RPO: each target's newest copy counts, not a newer backup that lacks it */
+			for (size_t t = 0; t < jb->ntargets && t < 64; t++)
+				if (v[i].complete && v[i].time > tnewest[t] &&
+				    ado_repo_holds(s, jb->name, v[i].id, jb->targets[t].name))
+					tnewest[t] = v[i].time;
 			if (!v[i].complete || (since > 0 && now - v[i].time > since))
 				continue;
 			found++;
@@ -212,12 +224,19 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		ado_err_set(&e, ADO_E_NOTFOUND, 0, "no complete backup%s%s", since > 0 ? " in the last " : "", d);
 		report(c, jb->name, jb->name, NULL, &e, NULL);
 	}
-	/* RPO freshness: the newest complete backup on any destination counts */
+	/* RPO freshness: per target, its newest copy on any destination; the
+	 * stalest target decides (a target never stored has no age to measure) */
+	for (size_t t = 0; t < jb->ntargets && t < 64; t++)
+		if (tnewest[t] > 0 && (!newest || tnewest[t] < newest)) {
+			newest = tnewest[t];
+			stale = jb->targets[t].name;
+		}
 	if (jb->rpo > 0 && newest > 0 && now - newest > jb->rpo) {
-		char age[64], rpo[64], why[200];
+		char age[64], rpo[64], why[300];
 		ado_duration_format(now - newest, age, sizeof(age));
 		ado_duration_format(jb->rpo, rpo, sizeof(rpo));
-		snprintf(why, sizeof(why), "newest complete backup is %s old, rpo is %s", age, rpo);
+		snprintf(why, sizeof(why), "newest complete copy of target '%s' is %s old, rpo is %s", stale ? stale : "?",
+			 age, rpo);
 		c->rpo_missed = 1;
 		if (c->json) {
 			struct ado_buf b;
@@ -357,11 +376,11 @@ int main(int argc, char **argv)
 	}
 	if (ado_interrupted())
 		status = ado_sig_exit(ado_interrupted());
-	else if (c.ok + c.failed + c.unchecked == 0) {
+	else if (c.ok + c.failed + c.unchecked + c.partial == 0) {
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 out:
 	if (c.log)
 		fclose(c.log);

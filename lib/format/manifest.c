@@ -56,6 +56,9 @@ void ado_manifest_free(struct ado_manifest *m)
 	for (size_t i = 0; i < m->nwarnings; i++)
 		free(m->warnings[i]);
 	free(m->warnings);
+	for (size_t i = 0; i < m->nfailed_targets; i++)
+		free(m->failed_targets[i]);
+	free(m->failed_targets);
 	free(m);
 }
 
@@ -88,6 +91,19 @@ int ado_manifest_add_warning(struct ado_manifest *m, const char *fmt, ...)
 	if (!n[m->nwarnings])
 		return -1;
 	m->nwarnings++;
+	return 0;
+}
+
+int ado_manifest_add_failed_target(struct ado_manifest *m, const char *name)
+{
+	char **n = realloc(m->failed_targets, (m->nfailed_targets + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	m->failed_targets = n;
+	if (!(n[m->nfailed_targets] = strdup(name)))
+		return -1;
+	m->nfailed_targets++;
 	return 0;
 }
 
@@ -210,6 +226,10 @@ int ado_manifest_serialize(const struct ado_manifest *m, const unsigned char *ma
 	ado_json_arr_begin(&j, "warnings");
 	for (size_t i = 0; i < m->nwarnings; i++)
 		ado_json_kstr(&j, NULL, m->warnings[i]);
+	ado_json_arr_end(&j);
+	ado_json_arr_begin(&j, "failed_targets");
+	for (size_t i = 0; i < m->nfailed_targets; i++)
+		ado_json_kstr(&j, NULL, m->failed_targets[i]);
 	ado_json_arr_end(&j);
 	ado_json_knull(&j, "hmac");
 	ado_json_obj_end(&j);
@@ -445,6 +465,16 @@ int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, struc
 			const char *w = sval(yaml_document_get_node(&d, *it));
 			if (w)
 				ado_manifest_add_warning(m, "%s", w);
+		}
+	/* absent in manifests written before partial backups were recorded */
+	warns = get(&d, root, "failed_targets");
+	if (warns && warns->type == YAML_SEQUENCE_NODE)
+		for (yaml_node_item_t *it = warns->data.sequence.items.start; it < warns->data.sequence.items.top; it++) {
+			const char *w = sval(yaml_document_get_node(&d, *it));
+			if (w && ado_manifest_add_failed_target(m, w) < 0) {
+				ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+				goto out;
+			}
 		}
 	mac = sval(get(&d, root, "hmac"));
 	if (m->encrypted && k) {

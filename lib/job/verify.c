@@ -103,6 +103,9 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 		ado_warn("%s: manifest not authenticated (no key loaded): checking stored bytes only", ref);
 	if (ado_repo_check_sums(s, m, e) < 0)
 		goto out;
+	for (size_t i = 0; i < m->nfailed_targets; i++)
+		snprintf(res->missing + strlen(res->missing), sizeof(res->missing) - strlen(res->missing), "%s'%s'",
+			 i ? ", " : "", m->failed_targets[i]);
 	for (size_t i = 0; i < m->nartifacts; i++) {
 		const struct ado_artifact *a = &m->artifacts[i];
 		enum ado_read_depth depth = o->level == ADO_VERIFY_CHECKSUM ? ADO_READ_STORED : ADO_READ_PLAIN;

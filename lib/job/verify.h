@@ -26,6 +26,7 @@ struct ado_verify_opts {
 struct ado_verify_result {
 	uint64_t artifacts, bytes, files, tables;
 	int authenticated;		/* the manifest's HMAC was checked */
+	char missing[512];		/* targets that failed at backup time ("a,b"): a partial backup */
 };
 
 /* 0: the backup passed. -1: it failed (e says why: ADO_E_INTEGRITY, ADO_E_AUTH,
