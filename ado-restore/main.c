@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		"      --to-database NAME  restore a database under NAME, swapping nothing\n"
 		"      --tables A,B     restore only these tables\n"
 		"  -J, --jobs N         parallel pg_restore jobs\n"
-		"  -f, --force          move a non-empty DIR aside (DIR.before-ID) / end sessions blocking a swap\n"
+		"  -f, --force          replace a non-empty DIR or a live database (the old one is moved\n"
+		"                       aside, named by the restore's time) / end sessions blocking a swap\n"
 		"  -n, --dry-run        print the steps, change nothing\n"
 		"      --cat REF ARTIFACT  write one artifact's plaintext to stdout (break-glass)\n"
 		"      --from DEST      restore from this destination of the job only\n"
@@ -49,7 +50,7 @@ static void usage(FILE *f)
 		"      --days N         keep the thawed copies N days (default 7)\n"
 		"      --tier T         Standard (default), Bulk or Expedited\n"
 		"      --wait           wait (bounded) until the artifacts are readable, then restore\n"
-		"      --json           --list as JSON lines\n"
+		"      --json           --list as JSON lines; a restore's result as one JSON object\n"
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
 		"Exit: 0 restored (or --thaw requested), 1 failed (the previous state is intact),\n"
@@ -66,13 +67,23 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 	struct tm tm;
 	struct ado_manifest *m = NULL;
 	unsigned long long size = 0;
+	const char *status;
+	char missing[512] = "";
 
 	gmtime_r(&b->time, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (ado_repo_inspect((struct ado_store *)s, job, b, &m) == 0) {
+	int good = ado_repo_inspect((struct ado_store *)s, job, b, &m) == 0;
+
+	status = ado_backup_state(b);	/* complete, incomplete or damaged */
+	if (good) {
 		for (size_t i = 0; i < m->nartifacts; i++)
 			size += m->artifacts[i].stored_size;
-		ado_manifest_free(m);
+		/* a target failed in that run: the backup is partial, and says which */
+		for (size_t i = 0; i < m->nfailed_targets; i++) {
+			status = "partial";
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s", i ? "," : "",
+				 m->failed_targets[i]);
+		}
 	}
 	if (json_out) {
 		struct ado_buf buf;
@@ -86,16 +97,23 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 		ado_json_kstr(&j, "id", b->id);
 		ado_json_kstr(&j, "time", ts);
 		ado_json_kuint(&j, "stored_bytes", size);
-		ado_json_kstr(&j, "status", ado_backup_state(b));
+		ado_json_kstr(&j, "status", status);
 		if (b->damaged)
 			ado_json_kstr(&j, "reason", b->reason);
+		if (m && m->nfailed_targets) {
+			ado_json_arr_begin(&j, "missing_targets");
+			for (size_t i = 0; i < m->nfailed_targets; i++)
+				ado_json_kstr(&j, NULL, m->failed_targets[i]);
+			ado_json_arr_end(&j);
+		}
 		ado_json_obj_end(&j);
 		printf("%s\n", buf.data ? buf.data : "{}");
 		ado_buf_free(&buf);
 	} else {
-		printf("%s\t%s\t%s\t%llu\t%s%s%s\n", ref ? ref : "?", b->id, ts, size, ado_backup_state(b),
-		       b->damaged ? ": " : "", b->damaged ? b->reason : "");
+		printf("%s\t%s\t%s\t%llu\t%s%s%s%s%s\n", ref ? ref : "?", b->id, ts, size, status,
+		       b->damaged ? ": " : "", b->damaged ? b->reason : "", *missing ? "\tmissing: " : "", missing);
 	}
+	ado_manifest_free(m);
 	free(ref);
 }
 
@@ -117,10 +135,60 @@ static long env_seconds(const char *name, long dflt)
 	return v && atol(v) > 0 ? atol(v) : dflt;
 }
 
+
+/* The steps go to stdout, or to stderr when stdout carries --json. */
 static void say(void *arg, const char *msg)
 {
-	printf("%s\n", msg);
-	fflush(stdout);
+	FILE *f = json_out ? stderr : stdout;
+
+	fprintf(f, "%s\n", msg);
+	fflush(f);
+}
+
+/* Without --force, replacing a live database asks on a terminal, as a
+ * person would be asked before a folder is replaced; anything else is no. */
+static int confirm(void *arg, const char *question)
+{
+	char line[16];
+
+	if (!isatty(0) || !isatty(2))
+		return 0;
+	fprintf(stderr, "ado-restore: %s [y/N] ", question);
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+/* --json: what was restored, from which backup, to where. */
+static void report_json(const struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+			const char *dest, const char *aside, int dry)
+{
+	struct ado_buf buf;
+	struct ado_json j;
+	char ts[32];
+	struct tm tm;
+	time_t t = m->started ? m->started : ado_backup_id_time(m->id);
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ado_buf_init(&buf);
+	ado_json_init(&j, &buf, 0);
+	ado_json_obj_begin(&j, NULL);
+	ado_json_kstr(&j, "status", dry ? "dry_run" : "restored");
+	ado_json_kstr(&j, "job", m->job);
+	ado_json_kstr(&j, "id", m->id);
+	ado_json_kstr(&j, "time", ts);
+	ado_json_kstr(&j, "destination", s->url);
+	ado_json_kstr(&j, "target", a->target);
+	ado_json_kstr(&j, "restored_to", dest);
+	if (aside && *aside)
+		ado_json_kstr(&j, "moved_aside", aside);
+	else
+		ado_json_knull(&j, "moved_aside");
+	ado_json_obj_end(&j);
+	printf("%s\n", buf.data ? buf.data : "{}");
+	ado_buf_free(&buf);
 }
 
 /* Restore the picked artifact: files into to_dir, a database by swap or under to_db. */
@@ -131,13 +199,15 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 	/* what verify checks first, restore checks too: the two must agree */
 	if (ado_repo_check_sums(s, m, e) < 0)
 		return -1;
+	char aside[4096] = "";
+	int rc;
+
 	if (strcmp(pick->kind, "files") == 0) {
-		struct ado_files_restore_opts fo = { force, dry, say, NULL };
-		if (!to_dir) {
-			ado_err_set(e, ADO_E_USAGE, 0, "target '%s' holds files: give --to-dir DIR", pick->target);
-			return -1;
-		}
-		return ado_restore_files(s, m, pick, k, to_dir, &fo, e);
+		struct ado_files_restore_opts fo = { force, dry, say, NULL, aside, sizeof(aside) };
+		rc = ado_restore_files(s, m, pick, k, to_dir, &fo, e);
+		if (rc == 0 && json_out)
+			report_json(s, m, pick, to_dir, aside, dry);
+		return rc;
 	} else {
 		struct ado_db_restore_opts dbo = { 0 };
 		dbo.to_database = to_db;
@@ -147,7 +217,13 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 		dbo.force = force;
 		dbo.dry_run = dry;
 		dbo.say = say;
-		return ado_pg_restore_artifact(cfg, s, m, pick, k, &dbo, e);
+		dbo.confirm = confirm;
+		dbo.aside_out = aside;
+		dbo.aside_len = sizeof(aside);
+		rc = ado_pg_restore_artifact(cfg, s, m, pick, k, &dbo, e);
+		if (rc == 0 && json_out)
+			report_json(s, m, pick, to_db ? to_db : pick->source, aside, dry);
+		return rc;
 	}
 }
 
@@ -236,7 +312,7 @@ int main(int argc, char **argv)
 			status = ADO_EXIT_USAGE;
 		} else {
 			if (!json_out)
-				printf("# reference\tid\ttime\tstored_bytes\tstatus\n");
+				printf("# reference\tid\ttime\tstored_bytes\tstatus[\tmissing: TARGET,...]\n");
 			status = ado_restore_list(cfg, job, list_one, NULL, &e) < 0 ? ADO_EXIT_PARTIAL : ADO_EXIT_OK;
 		}
 		goto out;
@@ -389,6 +465,25 @@ int main(int argc, char **argv)
 			ado_error(!pick ? "backup '%s/%s' has no such target" : "backup '%s/%s' has several targets: say which",
 				  jobname, id);
 			ado_hint("--target NAME; its targets: %s", *names ? names : "(none of that kind)");
+			status = ADO_EXIT_USAGE;
+			goto out;
+		}
+		/* options that do not fit the target are usage errors, before anything is touched */
+		if (strcmp(pick->kind, "files") == 0 && !to_dir) {
+			ado_error("target '%s' holds files: give --to-dir DIR", pick->target);
+			status = ADO_EXIT_USAGE;
+			goto out;
+		}
+		if (strcmp(pick->kind, "files") == 0 && (to_db || tables || pjobs)) {
+			ado_error("target '%s' holds files: %s applies to databases only", pick->target,
+				  to_db ? "--to-database" : tables ? "--tables" : "--jobs");
+			status = ADO_EXIT_USAGE;
+			goto out;
+		}
+		if (strcmp(pick->kind, "database") == 0 && to_dir) {
+			ado_error("target '%s' is a database: --to-dir applies to files only", pick->target);
+			ado_hint("--target %s replaces the database (with --force), --to-database NAME restores beside it",
+				 pick->source);
 			status = ADO_EXIT_USAGE;
 			goto out;
 		}

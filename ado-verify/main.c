@@ -24,8 +24,9 @@ struct ctx {
 	struct ado_verify_opts vo;
 	int json;
 	FILE *log;
-	size_t ok, failed, archived;	/* archived: failures that only need a thaw */
+	size_t ok, failed, unchecked, partial;
 	int rpo_missed;
+	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
 };
 
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 		"       ado-verify [-c FILE] [options] --job JOB [--since DURATION]\n"
 		"       ado-verify [-c FILE] --rpo [--grace DURATION] [--json] [JOB...]\n"
 		"\n"
-		"Check backups; print 'ok REF' or 'FAIL REF: reason' per backup on stdout.\n"
+		"Check backups; print 'ok REF', 'FAIL REF: reason' (damaged) or 'UNCHECKED REF: cause'\n"
+		"(the test could not run: server down, login refused, no scratch space) per backup.\n"
 		"REF is DEST/JOB/ID as printed by ado-backup.\n"
 		"\n"
 		"  -c, --config FILE     config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG " if it exists)\n"
@@ -57,9 +59,9 @@ static void usage(FILE *f)
 		"\n"
 		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error,\n"
 		"5 all passed but the newest backup of --job is older than its rpo,\n"
-		"6 every failure was a backup in an archive tier (request it: ado-restore --thaw);\n"
-		"--rpo: 0 all fresh, 5 a job and destination is stale or has no backup,\n"
-		"6 a destination could not be listed (nothing stale seen).\n"
+		"6 none failed but some could not be checked (a server down, a login refused, an archived\n"
+		"copy: ado-restore --thaw); --rpo: 0 all fresh, 5 a job and destination is stale or has\n"
+		"no backup, 6 a destination could not be listed (nothing stale seen).\n"
 		"See ado-verify(1).\n");
 }
 
@@ -95,18 +97,35 @@ static void log_line(struct ctx *c, const char *fmt, const char *ref, const char
 	fflush(c->log);
 }
 
-/* One result line: "ok REF" / "FAIL REF: reason" (or a JSON object), the
- * same in --log, and the error's hint on stderr after it. e NULL: passed. */
+/* One result line: "ok REF" / "FAIL REF: reason" / "UNCHECKED REF: cause"
+ * (or a JSON object), the same in --log, and the error's hint on stderr
+ * after it. e NULL: passed. A check that could not run is not a failed one:
+ * its cause is told once, later backups it stops too say "as above". */
 static void report(struct ctx *c, const char *ref, const char *job, const char *id, const struct ado_err *e,
 		   const struct ado_verify_result *res)
 {
 	char reason[1400] = "";
+	const char *word = e ? "FAIL" : "ok", *jword = e ? "fail" : "ok";
+	int repeat = 0;
 
 	if (e) {
 		char raw[1400];
-		c->failed++;
-		c->archived += e->kind == ADO_E_ARCHIVED;
 		ado_log_redact_copy(reason, sizeof(reason), ado_err_str(e, raw, sizeof(raw)));
+		if (e->kind == ADO_E_UNCHECKED || e->kind == ADO_E_ARCHIVED) {
+			c->unchecked++;
+			word = "UNCHECKED";
+			jword = "unchecked";
+			repeat = strcmp(c->last_unchecked, reason) == 0;
+			snprintf(c->last_unchecked, sizeof(c->last_unchecked), "%s", reason);
+		} else {
+			c->failed++;
+		}
+	} else if (res && res->missing[0]) {
+		/* what is stored is sound, but a target is missing: not "ok" */
+		c->partial++;
+		word = "PARTIAL";
+		jword = "partial";
+		snprintf(reason, sizeof(reason), "the backup lacks target %s (failed at backup time)", res->missing);
 	} else {
 		c->ok++;
 	}
@@ -115,10 +134,12 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 		struct ado_json j;
 		rec_begin(&b, &j);
 		ado_json_kstr(&j, "ref", ref);
-		ado_json_kstr(&j, "status", e ? "fail" : "ok");
+		ado_json_kstr(&j, "status", jword);
 		ado_json_kstr(&j, "level", c->level_name);
 		ado_json_kstr(&j, "job", job);
 		ado_json_kstr(&j, "id", id);
+		if (!e && reason[0])
+			ado_json_kstr(&j, "reason", reason);
 		if (!e) {
 			ado_json_kuint(&j, "artifacts", res->artifacts);
 			ado_json_kuint(&j, "bytes", res->bytes);
@@ -130,18 +151,21 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 			ado_json_kstr(&j, "error", ado_err_name(e->kind));
 		}
 		rec_end(&b, &j);
-	} else if (!e) {
+	} else if (!e && !reason[0]) {
 		printf("ok %s\n", ref);
 	} else {
-		printf("FAIL %s: %s\n", ref, reason);
+		printf("%s %s: %s\n", word, ref, repeat ? "could not check, as above" : reason);
 	}
 	fflush(stdout);
-	if (e && e->hint[0])
+	if (e && e->hint[0] && !repeat)
 		ado_hint("%s", e->hint);	/* after the result line it explains */
-	if (e)
-		log_line(c, "FAIL %s: %s", ref, reason);
-	else
+	if (e || reason[0]) {
+		char fmt[32];
+		snprintf(fmt, sizeof(fmt), "%s %%s: %%s", word);
+		log_line(c, fmt, ref, reason);
+	} else {
 		log_line(c, "ok %s%s", ref, "");
+	}
 }
 
 static void verify_one(struct ctx *c, struct ado_store *s, const char *job, const char *id)
@@ -178,7 +202,8 @@ static void verify_ref(struct ctx *c, const char *ref)
 static int verify_job(struct ctx *c, const char *jobname, long long since)
 {
 	const struct ado_job *jb = ado_config_job(c->cfg, jobname);
-	time_t now = time(NULL), newest = 0;
+	time_t now = time(NULL), newest = 0, tnewest[64] = { 0 };
+	const char *stale = NULL;
 	size_t found = 0;
 
 	if (!jb) {
@@ -198,8 +223,11 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 			continue;
 		}
 		for (size_t i = 0; i < n && !ado_interrupted(); i++) {
-			if (v[i].complete && v[i].time > newest)
-				newest = v[i].time;
+			/* RPO: each target's newest copy counts, not a newer backup that lacks it */
+			for (size_t t = 0; t < jb->ntargets && t < 64; t++)
+				if (v[i].complete && v[i].time > tnewest[t] &&
+				    ado_repo_holds(s, jb->name, v[i].id, jb->targets[t].name))
+					tnewest[t] = v[i].time;
 			if (!v[i].complete || (since > 0 && now - v[i].time > since))
 				continue;
 			found++;
@@ -216,12 +244,19 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		ado_err_set(&e, ADO_E_NOTFOUND, 0, "no complete backup%s%s", since > 0 ? " in the last " : "", d);
 		report(c, jb->name, jb->name, NULL, &e, NULL);
 	}
-	/* RPO freshness: the newest complete backup on any destination counts */
+	/* RPO freshness: per target, its newest copy on any destination; the
+	 * stalest target decides (a target never stored has no age to measure) */
+	for (size_t t = 0; t < jb->ntargets && t < 64; t++)
+		if (tnewest[t] > 0 && (!newest || tnewest[t] < newest)) {
+			newest = tnewest[t];
+			stale = jb->targets[t].name;
+		}
 	if (jb->rpo > 0 && newest > 0 && now - newest > jb->rpo) {
-		char age[64], rpo[64], why[200];
+		char age[64], rpo[64], why[300];
 		ado_duration_format(now - newest, age, sizeof(age));
 		ado_duration_format(jb->rpo, rpo, sizeof(rpo));
-		snprintf(why, sizeof(why), "newest complete backup is %s old, rpo is %s", age, rpo);
+		snprintf(why, sizeof(why), "newest complete copy of target '%s' is %s old, rpo is %s", stale ? stale : "?",
+			 age, rpo);
 		c->rpo_missed = 1;
 		if (c->json) {
 			struct ado_buf b;
@@ -491,11 +526,11 @@ int main(int argc, char **argv)
 	}
 	if (ado_interrupted())
 		status = ado_sig_exit(ado_interrupted());
-	else if (c.ok + c.failed == 0) {
+	else if (c.ok + c.failed + c.unchecked + c.partial == 0) {
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? (c.failed == c.archived ? ADO_EXIT_ARCHIVED : ADO_EXIT_FAIL) : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 out:
 	if (c.log)
 		fclose(c.log);

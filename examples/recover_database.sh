@@ -9,11 +9,10 @@
 # recovers the database.)
 #
 # The plan downloaded the newest file from S3 and ran pg_restore over the live
-# database. ado-restore instead restores into a NEW database, checks each
-# table's row count against the backup's manifest, and only then swaps it in:
-# the damaged database is kept as DB_before_ID (never dropped), so the
-# recovery can be undone with two ALTER DATABASE ... RENAME. Applications still
-# connected block the swap (listed, exit 1) unless --force terminates them.
+# database. ado-restore instead checks before it replaces: a whole-database
+# backup goes into a NEW database, is checked (row counts) and swapped in (the
+# old one kept as DB_before_TIME); a backup of listed tables replaces only
+# those tables, in one transaction. Replacing needs --force (no terminal here).
 #
 # --validation full first verifies the backup (ado-verify --level restore: a
 # complete test restore, and the same row-count check) before anything is
@@ -38,20 +37,18 @@ while [ $# -gt 0 ]; do
 done
 case $VALIDATION in full|basic) ;; *) echo "recover_database.sh: --validation: full or basic" >&2; exit 2 ;; esac
 
-# Which backup: ado-restore --list prints "REF ID TIME BYTES STATUS" per backup, oldest first.
-if [ "$BACKUP" = latest ]; then
-	# ids sort by time; the newest complete one on any destination
-	REF=$(ado-restore --list --job "$JOB" | awk -F '\t' '$5 == "complete" { print $2 "\t" $1 }' | sort | tail -n 1 | cut -f 2)
-else
-	REF=$(ado-restore --list --job "$JOB" | awk -F '\t' -v id="$BACKUP" '$2 == id && $5 == "complete" { print $1; exit }')
-fi
-if [ -z "$REF" ]; then
-	echo "recover_database.sh: no complete backup '$BACKUP' of job '$JOB'" >&2
-	exit 1
-fi
-echo "recovering database '$DB' from $REF"
-
+# Which backup: the newest (or the given) complete backup of JOB that HOLDS
+# database DB: a partial run (PostgreSQL was down) lacks it and is skipped.
+# A backup of listed tables (the plan's critical_data) replaces only those
+# tables of DB, in one transaction; the old rows stay in schema ado_before_TIME.
+echo "recovering database '$DB' from job '$JOB' (backup $BACKUP)"
 if [ "$VALIDATION" = full ]; then
+	REF=$(ado-restore --json --job "$JOB" --backup "$BACKUP" --target "$DB" --force --dry-run 2>/dev/null |
+		sed -n 's/.*"job":"\([^"]*\)","id":"\([^"]*\)".*"destination":"\([^"]*\)".*/\3\/\1\/\2/p' | tail -n 1)
+	if [ -z "$REF" ]; then
+		echo "recover_database.sh: no complete backup '$BACKUP' of job '$JOB' holds '$DB'" >&2
+		exit 1
+	fi
 	ado-verify --level restore "$REF"
 fi
-ado-restore "$REF" --target "$DB" $FORCE $DRY
+ado-restore --job "$JOB" --backup "$BACKUP" --target "$DB" $FORCE $DRY

@@ -34,6 +34,7 @@
 	X(CHILD,       1, "child process failed") \
 	X(INTERRUPTED, 1, "interrupted") \
 	X(UNSUPPORTED, 2, "not supported") \
+	X(UNCHECKED,   6, "could not check") \
 	X(INTERNAL,    1, "internal error")
 
 enum ado_errkind {

@@ -60,6 +60,9 @@ void ado_manifest_free(struct ado_manifest *m)
 	for (size_t i = 0; i < m->nwarnings; i++)
 		free(m->warnings[i]);
 	free(m->warnings);
+	for (size_t i = 0; i < m->nfailed_targets; i++)
+		free(m->failed_targets[i]);
+	free(m->failed_targets);
 	free(m);
 }
 
@@ -92,6 +95,19 @@ int ado_manifest_add_warning(struct ado_manifest *m, const char *fmt, ...)
 	if (!n[m->nwarnings])
 		return -1;
 	m->nwarnings++;
+	return 0;
+}
+
+int ado_manifest_add_failed_target(struct ado_manifest *m, const char *name)
+{
+	char **n = realloc(m->failed_targets, (m->nfailed_targets + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	m->failed_targets = n;
+	if (!(n[m->nfailed_targets] = strdup(name)))
+		return -1;
+	m->nfailed_targets++;
 	return 0;
 }
 
@@ -201,6 +217,10 @@ int ado_manifest_serialize(const struct ado_manifest *m, const unsigned char *ma
 	ado_json_arr_begin(&j, "warnings");
 	for (size_t i = 0; i < m->nwarnings; i++)
 		ado_json_kstr(&j, NULL, m->warnings[i]);
+	ado_json_arr_end(&j);
+	ado_json_arr_begin(&j, "failed_targets");
+	for (size_t i = 0; i < m->nfailed_targets; i++)
+		ado_json_kstr(&j, NULL, m->failed_targets[i]);
 	ado_json_arr_end(&j);
 	ado_json_knull(&j, "hmac");
 	ado_json_obj_end(&j);
@@ -597,7 +617,7 @@ int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, int r
 {
 	yaml_parser_t p;
 	yaml_document_t d;
-	yaml_node_t *root, *enc, *arts, *warns, *macn;
+	yaml_node_t *root, *enc, *arts, *warns, *failed, *macn;
 	struct ado_manifest *m = NULL;
 	struct pctx c = { &d, e, "manifest" };
 	int rc = -1, have_doc = 0;
@@ -679,6 +699,22 @@ int ado_manifest_parse(const char *buf, size_t len, struct ado_keyring *k, int r
 			goto out;
 		}
 		if (ado_manifest_add_warning(m, "%s", (const char *)w->data.scalar.value) < 0) {
+			ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+			goto out;
+		}
+	}
+	/* absent in manifests written before partial backups were recorded */
+	if (f_node(&c, root, "failed_targets", YAML_SEQUENCE_NODE, 0, &failed) < 0)
+		goto out;
+	for (yaml_node_item_t *it = failed ? failed->data.sequence.items.start : NULL;
+	     failed && it < failed->data.sequence.items.top; it++) {
+		yaml_node_t *w = yaml_document_get_node(&d, *it);
+		if (!w || w->type != YAML_SCALAR_NODE || is_plain(w) || !w->data.scalar.length) {
+			ado_err_set(e, ADO_E_FORMAT, 0, "manifest: each of 'failed_targets' must be a target name, found %s",
+				    type_name(w));
+			goto out;
+		}
+		if (ado_manifest_add_failed_target(m, (const char *)w->data.scalar.value) < 0) {
 			ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 			goto out;
 		}

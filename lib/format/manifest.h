@@ -63,6 +63,8 @@ struct ado_manifest {
 	size_t nartifacts;
 	char **warnings;	/* files that changed while read, etc. */
 	size_t nwarnings;
+	char **failed_targets;	/* targets of the job that failed in this run: the backup is partial */
+	size_t nfailed_targets;
 	long long rpo, rto;	/* copied from the job at backup time (seconds, 0 = none) */
 };
 
@@ -71,6 +73,8 @@ void ado_manifest_free(struct ado_manifest *m);
 /* Append a zeroed artifact and return it (NULL on out of memory). */
 struct ado_artifact *ado_manifest_add_artifact(struct ado_manifest *m);
 int ado_manifest_add_warning(struct ado_manifest *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Record that target `name` failed in this run ("failed_targets"). */
+int ado_manifest_add_failed_target(struct ado_manifest *m, const char *name);
 const struct ado_artifact *ado_manifest_find(const struct ado_manifest *m, const char *name);
 
 /* Serialize. master may be NULL for an unencrypted backup (then "hmac": null). */

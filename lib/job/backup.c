@@ -372,16 +372,29 @@ int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const ch
 	size_t n = 0;
 	int removed = 0;
 	ssize_t newest = -1;
+	char *held = NULL;
 
 	if (ado_repo_list(s, job->name, &v, &n, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].complete)
 			newest = (ssize_t)i;
+	/* the newest backup holding each target is kept, however many newer
+	 * partial ones (where that target failed) there are */
+	if (!(held = calloc(n ? n : 1, 1))) {
+		free(v);
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	for (size_t t = 0; t < job->ntargets; t++)
+		for (size_t i = n; i-- > 0;)
+			if (v[i].complete && ado_repo_holds(s, job->name, v[i].id, job->targets[t].name)) {
+				held[i] = 1;
+				break;
+			}
 	for (size_t i = 0; i < n; i++) {
 		char dir[512];
 		int old;
-		if ((ssize_t)i == newest || (keep_id && strcmp(v[i].id, keep_id) == 0))
+		if ((ssize_t)i == newest || held[i] || (keep_id && strcmp(v[i].id, keep_id) == 0))
 			continue;
 		if (v[i].complete)
 			old = job->retention > 0 && now - v[i].time > job->retention;
@@ -407,9 +420,11 @@ int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const ch
 		removed++;
 	}
 	free(v);
+	free(held);
 	return removed;
 fail:
 	free(v);
+	free(held);
 	return -1;
 }
 
@@ -601,6 +616,8 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 			if (te.hint[0])
 				ado_hint("%s", te.hint);
 			ado_manifest_add_warning(r.m, "target '%s' failed: %s", t->name, te.msg);
+			/* the backup is partial: list, verify, latest, RPO and retention read this */
+			ado_manifest_add_failed_target(r.m, t->name);
 		} else {
 			rep->targets_ok++;
 		}

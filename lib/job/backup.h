@@ -37,7 +37,8 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		   ado_backup_ref_fn on_ref, void *arg, struct ado_backup_report *rep, struct ado_err *e);
 
 /* Retention for one job on one store: remove complete backups older than
- * job->retention (never the newest complete one, never `keep_id`), and
+ * job->retention (never the newest complete one, never the newest one that
+ * holds each target of the job, never `keep_id`), and
  * incomplete folders older than a day. Returns the number removed, or -1. */
 int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const char *keep_id, time_t now,
 			struct ado_err *e);

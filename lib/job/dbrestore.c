@@ -238,6 +238,15 @@ static int connect_admin(const struct ado_config *cfg, const char *source, const
 	return ado_pg_connect_server(cfg, source, strcmp(source, "postgres") == 0 ? "template1" : "postgres", admin, e);
 }
 
+/* The test itself could not run (no server, login refused, no CREATEDB):
+ * that says nothing about the backup's bytes, so it is not a failed check. */
+static int unchecked(struct ado_err *e)
+{
+	if (e && e->kind != ADO_E_INTERRUPTED)
+		e->kind = ADO_E_UNCHECKED;
+	return -1;
+}
+
 int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			   const struct ado_artifact *a, struct ado_keyring *k, const char *scratch_conninfo,
 			   long min_tables, uint64_t *tables, struct ado_err *e)
@@ -254,13 +263,16 @@ int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, co
 	safe_name(tmp, sizeof(tmp), "ado_verify_", label, m->id);
 	if (connect_admin(cfg, a->source, scratch_conninfo, &admin, e) < 0) {
 		ado_err_prefix(e, "cannot test-restore '%s'", a->name);
-		return -1;
+		return unchecked(e);
 	}
 	/* a verify killed with SIGKILL leaves its database behind: it is ours */
-	if (ado_pg_drop_database(admin, tmp, e) < 0)
+	if (ado_pg_drop_database(admin, tmp, e) < 0) {
+		unchecked(e);
 		goto out;
+	}
 	if (ado_pg_create_database(admin, tmp, e) < 0) {
 		create_hint(e);
+		unchecked(e);
 		goto out;
 	}
 	created = 1;
@@ -371,6 +383,341 @@ static int resolve_subset(const struct ado_artifact *a, char *const *want, size_
 	return 0;
 }
 
+/* Before any work: may db be replaced (--force, or the caller's confirm),
+ * is it free of sessions (unless --force), and which free name will it be
+ * moved aside to (DB_before_<restore time>, _2 ... when taken)? *exists says
+ * whether there is a db to move at all. */
+static int swap_prepare(struct ado_pg *admin, const char *db, const struct ado_db_restore_opts *o, char *aside,
+			size_t len, int *exists, struct ado_err *e)
+{
+	char stamp[20], base[PG_NAME_MAX + 1];
+	size_t nsess = 0;
+	int r;
+
+	aside[0] = '\0';
+	if ((*exists = ado_pg_database_exists(admin, db, e)) < 0)
+		return -1;
+	if (!*exists)
+		return 0;
+	ado_restore_stamp(stamp, sizeof(stamp));
+	derived_name(base, sizeof(base), db, "before", stamp);
+	snprintf(aside, len, "%s", base);
+	for (int i = 2; (r = ado_pg_database_exists(admin, aside, e)) == 1 && i < 100; i++)
+		snprintf(aside, len, "%.*s_%d", PG_NAME_MAX - 4, base, i);
+	if (r != 0) {
+		if (r == 1)
+			ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", db);
+		return -1;
+	}
+	if (o->dry_run)
+		return 0;
+	if (!o->force) {
+		char q[300];
+		snprintf(q, sizeof(q), "replace database '%s' (it is moved aside to '%s', not dropped)?", db, aside);
+		if (!o->confirm || !o->confirm(o->say_arg, q)) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' exists: replacing it needs --force", db);
+			return ado_err_hint(e, "add --force (the current database is moved aside to '%s', not dropped), "
+					    "or restore beside it with --to-database NAME", aside);
+		}
+		/* fail fast: a long restore that cannot be swapped in helps nobody */
+		if (blocking_sessions(admin, db, &nsess, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Move db aside (to the name swap_prepare chose) and give newdb its name;
+ * on a failed second rename the original gets its name back. */
+static int swap_in(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+		   const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	struct ado_err oe;
+	size_t nsess = 0;
+
+	if (!exists) {
+		ado_sayf(o->say, o->say_arg, "database '%s' does not exist: nothing to move aside", db);
+		return ado_pg_rename_database(admin, newdb, db, e);
+	}
+	ado_err_clear(&oe);
+	if (ado_pg_copy_database_owner(admin, db, newdb, &oe) < 0)
+		ado_warn("restored database '%s' keeps its owner: %s", newdb, oe.msg);
+	if (!o->force && blocking_sessions(admin, db, &nsess, e) != 0)
+		return -1;
+	/* with --force, a connection pool may reconnect between the
+	 * terminate and the rename: terminate again, a few times */
+	for (int attempt = 0;; attempt++) {
+		if (o->force) {
+			if (blocking_sessions(admin, db, &nsess, e) < 0)
+				return -1;
+			if (nsess) {
+				ado_sayf(o->say, o->say_arg, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
+				if (ado_pg_terminate_sessions(admin, db, e) < 0)
+					return -1;
+			}
+			if (e)
+				ado_err_clear(e);
+		}
+		if (ado_pg_rename_database(admin, db, aside, e) == 0)
+			break;
+		if (!o->force || attempt == 4 || !e || !strstr(e->msg, "being accessed by other users") ||
+		    ado_interrupted())
+			return -1;
+	}
+	ado_sayf(o->say, o->say_arg, "moved '%s' aside to '%s'", db, aside);
+	if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
+		struct ado_err be;
+		ado_err_clear(&be);
+		/* put the original back under its name before anything else */
+		if (ado_pg_rename_database(admin, aside, db, &be) < 0) {
+			ado_err_prefix(e, "'%s' is now named '%s' (renaming it back failed too: %s)", db, aside, be.msg);
+			ado_err_hint(e, "ALTER DATABASE \"%s\" RENAME TO \"%s\" by hand", aside, db);
+		} else {
+			ado_sayf(o->say, o->say_arg, "moved '%s' back to '%s'", aside, db);
+		}
+		return -1;
+	}
+	if (o->aside_out)
+		snprintf(o->aside_out, o->aside_len, "%s", aside);
+	return 0;
+}
+
+/* Append s to f as a SQL identifier ("a""b") or literal ('a''b'). */
+static void put_quoted(FILE *f, const char *s, size_t n, char q)
+{
+	fputc(q, f);
+	for (size_t i = 0; i < n && s[i]; i++) {
+		if (s[i] == q)
+			fputc(q, f);
+		fputc(s[i], f);
+	}
+	fputc(q, f);
+}
+
+/* display name schema.table (split at the first dot) as "schema"."table" */
+static void put_table(FILE *f, const char *display)
+{
+	const char *dot = strchr(display, '.');
+
+	if (!dot) {
+		put_quoted(f, display, strlen(display), '"');
+		return;
+	}
+	put_quoted(f, display, (size_t)(dot - display), '"');
+	fputc('.', f);
+	put_quoted(f, dot + 1, strlen(dot + 1), '"');
+}
+
+/* The same, as a SQL literal holding the quoted name: '"public"."users"' */
+static void put_table_literal(FILE *f, const char *display)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return;
+	put_table(m, display);
+	fclose(m);
+	put_quoted(f, buf, len, '\'');
+	free(buf);
+}
+
+static FILE *open_sql(const char *tmp_dir, char *path, size_t len, const char *tag, struct ado_err *e)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(path, len, "%s/ado-restore-%s-XXXXXX", tmp_dir, tag);
+	if ((fd = mkstemp(path)) < 0) {
+		ado_err_set(e, ADO_E_IO, errno, "cannot create a temporary file in '%s'", tmp_dir);
+		path[0] = '\0';
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "w"))) {
+		ado_err_set(e, ADO_E_IO, errno, "cannot write '%s'", path);
+		close(fd);
+	}
+	return f;
+}
+
+/* What runs before the backup's SQL, in the same transaction: qualified
+ * names only; the foreign keys of OTHER tables that point at the restored
+ * ones are kept (definition) and dropped; the live copies of the restored
+ * tables move, with their indexes, constraints and owned sequences, into
+ * schema `aside`. */
+static void write_pre(FILE *f, const struct ado_artifact *a, const char *aside)
+{
+	fputs("SET lock_timeout = '60s';\nSELECT pg_catalog.set_config('search_path', '', false);\n", f);
+	fputs("CREATE SCHEMA ", f);
+	put_quoted(f, aside, strlen(aside), '"');
+	fputs(";\nCREATE TEMP TABLE ado_restored ON COMMIT DROP AS SELECT pg_catalog.to_regclass(x) AS oid FROM pg_catalog.unnest(ARRAY[", f);
+	for (size_t i = 0; i < a->ntables; i++) {
+		if (i)
+			fputc(',', f);
+		put_table_literal(f, a->tables[i].name);
+	}
+	fputs("]::text[]) x;\n", f);
+	fputs("CREATE TEMP TABLE ado_incoming ON COMMIT DROP AS SELECT c.conrelid::pg_catalog.regclass::text AS tbl,"
+	      " pg_catalog.quote_ident(c.conname) AS con, pg_catalog.pg_get_constraintdef(c.oid) AS def"
+	      " FROM pg_catalog.pg_constraint c WHERE c.contype = 'f'"
+	      " AND c.confrelid IN (SELECT oid FROM pg_temp.ado_restored WHERE oid IS NOT NULL)"
+	      " AND c.conrelid NOT IN (SELECT oid FROM pg_temp.ado_restored WHERE oid IS NOT NULL);\n", f);
+	fputs("DO $ado$ DECLARE r record; BEGIN FOR r IN SELECT * FROM pg_temp.ado_incoming LOOP"
+	      " EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %s', r.tbl, r.con); END LOOP; END $ado$;\n", f);
+	for (size_t i = 0; i < a->ntables; i++) {
+		fputs("DO $ado$ BEGIN IF pg_catalog.to_regclass(", f);
+		put_table_literal(f, a->tables[i].name);
+		fputs(") IS NOT NULL THEN ALTER TABLE ", f);
+		put_table(f, a->tables[i].name);
+		fputs(" SET SCHEMA ", f);
+		put_quoted(f, aside, strlen(aside), '"');
+		fputs("; END IF; END $ado$;\n", f);
+	}
+}
+
+/* After the backup's SQL, still in the transaction: every row count as the
+ * manifest recorded (else everything rolls back), then the kept foreign
+ * keys of the other tables, now checked against the restored rows. */
+static void write_post(FILE *f, const struct ado_artifact *a)
+{
+	fputs("SELECT pg_catalog.set_config('search_path', '', false);\n", f);
+	fputs("DO $ado$ DECLARE n bigint; BEGIN\n", f);
+	for (size_t i = 0; i < a->ntables; i++) {
+		fputs("SELECT count(*) INTO n FROM ONLY ", f);
+		put_table(f, a->tables[i].name);
+		fprintf(f, "; IF n <> %lld THEN RAISE EXCEPTION 'table %%: %% rows, the backup recorded %lld', ",
+			(long long)a->tables[i].rows, (long long)a->tables[i].rows);
+		put_quoted(f, a->tables[i].name, strlen(a->tables[i].name), '\'');
+		fputs(", n; END IF;\n", f);
+	}
+	fputs("END $ado$;\n", f);
+	fputs("DO $ado$ DECLARE r record; BEGIN FOR r IN SELECT * FROM pg_temp.ado_incoming LOOP"
+	      " EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %s %s', r.tbl, r.con, r.def); END LOOP; END $ado$;\n", f);
+}
+
+/* A backup of listed tables restored into its live database: exactly those
+ * tables are replaced, in one transaction (see ado-restore(1), "Tables of a
+ * live database"). The backup's SQL (pg_restore -f, a 0600 temporary file)
+ * runs between write_pre and write_post in one psql --single-transaction:
+ * any error, a row count that differs, or a foreign key the restored rows
+ * break rolls everything back, and the database is as it was. */
+static int restore_tables_in_place(struct ado_pg *admin, const char *db, struct ado_store *s,
+				   const struct ado_manifest *m, const struct ado_artifact *a, struct ado_keyring *k,
+				   const struct ado_db_restore_opts *o, const char *which, struct ado_err *e)
+{
+	struct ado_pg_restore_opts ro = { 0 };
+	struct ado_pg *in = NULL;
+	char stamp[20], aside[PG_NAME_MAX + 1], pre[PATH_MAX] = "", script[PATH_MAX] = "", post[PATH_MAX] = "";
+	const char *tmp_dir = o->tmp_dir && *o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
+	const char *files[3];
+	FILE *f = NULL;
+	int exists, rc = -1;
+
+	if (!tmp_dir || !*tmp_dir)
+		tmp_dir = "/tmp";
+	ado_restore_stamp(stamp, sizeof(stamp));
+	safe_name(aside, sizeof(aside), "ado_before_", stamp, NULL);
+	if ((exists = ado_pg_database_exists(admin, db, e)) < 0)
+		return -1;
+	if (!exists) {
+		ado_err_set(e, ADO_E_NOTFOUND, 0, "database '%s' does not exist: backup %s/%s holds only %zu of its tables",
+			    db, m->job, m->id, a->ntables);
+		return ado_err_hint(e, "rebuild it from every job that backs it up: ado-restore --job %s --job OTHER "
+				    "--target %s; or restore beside it with --to-database NAME", m->job, db);
+	}
+	if (ado_pg_connect_like(admin, db, &in, e) < 0)
+		return -1;
+	if ((exists = ado_pg_schema_exists(in, aside, e)) < 0)
+		goto out;
+	if (exists) {
+		ado_err_set(e, ADO_E_EXISTS, 0, "schema '%s' already exists in database '%s'", aside, db);
+		ado_err_hint(e, "another restore ran this second: run again");
+		goto out;
+	}
+	if (o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would restore %zu table%s of '%s' from %s, in one transaction", a->ntables,
+			 a->ntables == 1 ? "" : "s", db, which);
+		if (!o->force)
+			ado_sayf(o->say, o->say_arg, "would stop here: replacing tables of '%s' needs --force", db);
+		ado_sayf(o->say, o->say_arg, "would move the current tables to schema '%s' of '%s'", aside, db);
+		ado_sayf(o->say, o->say_arg, "would leave every other table of '%s' as it is", db);
+		ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
+		rc = 0;
+		goto out;
+	}
+	if (!o->force) {
+		char q[300];
+		snprintf(q, sizeof(q), "replace %zu table%s of database '%s' (the current ones move to schema '%s')?",
+			 a->ntables, a->ntables == 1 ? "" : "s", db, aside);
+		if (!o->confirm || !o->confirm(o->say_arg, q)) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' exists: replacing %zu of its tables needs --force", db,
+				    a->ntables);
+			ado_err_hint(e, "add --force (the current tables move to schema '%s', not dropped), or restore "
+				     "beside it with --to-database NAME", aside);
+			goto out;
+		}
+	}
+	ado_sayf(o->say, o->say_arg, "restoring %zu table%s of '%s' from %s, in one transaction", a->ntables,
+		 a->ntables == 1 ? "" : "s", db, which);
+	if (!(f = open_sql(tmp_dir, pre, sizeof(pre), "pre", e)))
+		goto out;
+	write_pre(f, a, aside);
+	if (fclose(f) != 0) {
+		f = NULL;
+		ado_err_set(e, ADO_E_IO, errno, "cannot write '%s'", pre);
+		goto out;
+	}
+	if (!(f = open_sql(tmp_dir, post, sizeof(post), "post", e)))
+		goto out;
+	write_post(f, a);
+	if (fclose(f) != 0) {
+		f = NULL;
+		ado_err_set(e, ADO_E_IO, errno, "cannot write '%s'", post);
+		goto out;
+	}
+	f = NULL;
+	/* the backup as SQL: pg_restore -f into a 0600 file */
+	if (!(f = open_sql(tmp_dir, script, sizeof(script), "sql", e)))
+		goto out;
+	fclose(f);
+	f = NULL;
+	ro.script = script;
+	ro.no_owner = 0;
+	if (restore_into(admin, db, s, m, a, k, &ro, NULL, e) < 0)
+		goto out;
+	files[0] = pre;
+	files[1] = script;
+	files[2] = post;
+	if (ado_pg_psql_files(in, db, files, 3, e) < 0) {
+		ado_err_prefix(e, "the restore of %zu table%s into '%s' was rolled back", a->ntables,
+			       a->ntables == 1 ? "" : "s", db);
+		ado_err_hint(e, "'%s' is as it was; psql's message above says which statement failed", db);
+		goto out;
+	}
+	ado_sayf(o->say, o->say_arg, "checked %zu table%s: row counts match the backup", a->ntables,
+		 a->ntables == 1 ? "" : "s");
+	ado_sayf(o->say, o->say_arg, "replaced %zu table%s of '%s'; every other table is as it was", a->ntables,
+		 a->ntables == 1 ? "" : "s", db);
+	ado_sayf(o->say, o->say_arg, "the previous rows are in schema '%s' of '%s'; to put them back, in one transaction: "
+		 "move the restored tables away, then ALTER TABLE %s.TABLE SET SCHEMA <its schema> for each, and "
+		 "re-create the foreign keys of other tables that point at them", aside, db, aside);
+	if (o->aside_out)
+		snprintf(o->aside_out, o->aside_len, "%s.%s", db, aside);
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	/* plaintext rows: never left behind */
+	if (pre[0])
+		unlink(pre);
+	if (script[0])
+		unlink(script);
+	if (post[0])
+		unlink(post);
+	ado_pg_free(in);
+	return rc;
+}
+
 int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			    const struct ado_artifact *a, struct ado_keyring *k, const struct ado_db_restore_opts *o,
 			    struct ado_err *e)
@@ -378,9 +725,9 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	struct ado_pg_restore_opts ro = { 0 };
 	struct ado_pg *admin = NULL;
 	const char *db = a->source;
-	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], **subset = NULL;
+	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], which[600], **subset = NULL;
 	size_t checked = 0, nsess = 0;
-	int created = 0, swapped = 0, exists, rc = -1;
+	int created = 0, swapped = 0, exists = 0, leftover = 0, rc = -1;
 
 	if (!db || !*db)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
@@ -393,39 +740,45 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
 	if (o->ntables && resolve_subset(a, o->tables, o->ntables, &subset, e) < 0)
 		return -1;
+	ado_restore_describe(s, m, which, sizeof(which));
+	/* the work database is named by the backup's id: a restore killed
+	 * earlier left it under that name, and this one may drop it */
 	if (o->to_database)
 		snprintf(newdb, sizeof(newdb), "%s", o->to_database);
 	else
 		derived_name(newdb, sizeof(newdb), db, "restore", m->id);
 	if (connect_admin(cfg, db, NULL, &admin, e) < 0)
 		goto out;
-	if ((exists = ado_pg_database_exists(admin, newdb, e)) < 0)
-		goto out;
-	if (exists && o->to_database) {
-		ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
-		ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
-			     "no longer need", newdb);
+	/* a backup of some tables never stands for the whole database */
+	if (!o->to_database && !a->whole_database && a->ntables > 0) {
+		rc = restore_tables_in_place(admin, db, s, m, a, k, o, which, e);
 		goto out;
 	}
-	if (o->dry_run) {
-		if (exists)
-			ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
-		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) into new database '%s'%s", a->name,
-		    (unsigned long long)a->plain_size, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
-	} else {
-		if (exists) {
-			/* our own name pattern: a restore killed earlier left it */
-			ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
-			if (ado_pg_drop_database(admin, newdb, e) < 0)
-				goto out;
+	if (o->to_database) {
+		int have = ado_pg_database_exists(admin, newdb, e);
+		if (have < 0)
+			goto out;
+		if (have) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
+			ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
+				     "no longer need", newdb);
+			goto out;
 		}
+	} else if (swap_prepare(admin, db, o, aside, sizeof(aside), &exists, e) < 0) {
+		goto out;
+	} else if ((leftover = ado_pg_database_exists(admin, newdb, e)) < 0) {
+		goto out;
+	} else if (leftover && o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
+	} else if (leftover) {
+		/* our own name pattern: a restore killed earlier left it */
+		ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
+		if (ado_pg_drop_database(admin, newdb, e) < 0)
+			goto out;
 	}
-	if ((exists = o->to_database ? 0 : ado_pg_database_exists(admin, db, e)) < 0)
-		goto out;
-	/* fail fast: a long restore that cannot be swapped in helps nobody */
-	if (exists && !o->force && !o->dry_run && blocking_sessions(admin, db, &nsess, e) != 0)
-		goto out;
 	if (o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) from %s into new database '%s'%s", a->name,
+		    (unsigned long long)a->plain_size, which, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
 		ado_sayf(o->say, o->say_arg, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
 		    (o->ntables ? o->ntables : a->ntables) == 1 ? "" : "s");
 		if (o->to_database) {
@@ -439,7 +792,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 				ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
 						: "would stop here: %zu session%s on '%s' (--force terminates them)",
 				    nsess, nsess == 1 ? "" : "s", db);
-			derived_name(aside, sizeof(aside), db, "before", m->id);
+			if (!o->force)
+				ado_sayf(o->say, o->say_arg, "would stop here: replacing '%s' needs --force", db);
 			ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
 			ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
 		} else {
@@ -452,7 +806,7 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		goto out;
 	}
 
-	ado_sayf(o->say, o->say_arg, "restoring '%s' into new database '%s'", a->name, newdb);
+	ado_sayf(o->say, o->say_arg, "restoring '%s' from %s into new database '%s'", a->name, which, newdb);
 	if (ado_pg_create_database(admin, newdb, e) < 0) {
 		create_hint(e);
 		goto out;
@@ -475,69 +829,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		rc = 0;
 		goto out;
 	}
-
-	if ((exists = ado_pg_database_exists(admin, db, e)) < 0)
+	if (swap_in(admin, db, newdb, aside, exists, o, e) < 0)
 		goto out;
-	if (exists) {
-		struct ado_err oe;
-		int r;
-
-		ado_err_clear(&oe);
-		if (ado_pg_copy_database_owner(admin, db, newdb, &oe) < 0)
-			ado_warn("restored database '%s' keeps its owner: %s", newdb, oe.msg);
-		/* a unique aside name: restoring the same backup twice must not collide */
-		derived_name(aside, sizeof(aside), db, "before", m->id);
-		for (int i = 2; (r = ado_pg_database_exists(admin, aside, e)) == 1 && i < 100; i++) {
-			char base[PG_NAME_MAX + 1];
-			derived_name(base, sizeof(base), db, "before", m->id);
-			snprintf(aside, sizeof(aside), "%.*s_%d", PG_NAME_MAX - 4, base, i);
-		}
-		if (r != 0) {
-			if (r == 1)
-				ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", db);
-			goto out;
-		}
-		if (!o->force && blocking_sessions(admin, db, &nsess, e) != 0)
-			goto out;
-		/* with --force, a connection pool may reconnect between the
-		 * terminate and the rename: terminate again, a few times */
-		for (int attempt = 0;; attempt++) {
-			if (o->force) {
-				if (blocking_sessions(admin, db, &nsess, e) < 0)
-					goto out;
-				if (nsess) {
-					ado_sayf(o->say, o->say_arg, "terminating %zu session%s on '%s'", nsess, nsess == 1 ? "" : "s", db);
-					if (ado_pg_terminate_sessions(admin, db, e) < 0)
-						goto out;
-				}
-				if (e)
-					ado_err_clear(e);
-			}
-			if (ado_pg_rename_database(admin, db, aside, e) == 0)
-				break;
-			if (!o->force || attempt == 4 || !e || !strstr(e->msg, "being accessed by other users") ||
-			    ado_interrupted())
-				goto out;
-		}
-		ado_sayf(o->say, o->say_arg, "moved '%s' aside to '%s'", db, aside);
-		if (ado_pg_rename_database(admin, newdb, db, e) < 0) {
-			struct ado_err be;
-			ado_err_clear(&be);
-			/* put the original back under its name before anything else */
-			if (ado_pg_rename_database(admin, aside, db, &be) < 0) {
-				ado_err_prefix(e, "'%s' is now named '%s' (renaming it back failed too: %s)", db, aside,
-					       be.msg);
-				ado_err_hint(e, "ALTER DATABASE \"%s\" RENAME TO \"%s\" by hand", aside, db);
-			} else {
-				ado_sayf(o->say, o->say_arg, "moved '%s' back to '%s'", aside, db);
-			}
-			goto out;
-		}
-	} else {
-		ado_sayf(o->say, o->say_arg, "database '%s' does not exist: nothing to move aside", db);
-		if (ado_pg_rename_database(admin, newdb, db, e) < 0)
-			goto out;
-	}
 	swapped = 1;
 	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
 	    exists ? aside : "", exists ? "')" : "");

@@ -25,7 +25,12 @@ struct ado_db_restore_opts {
 	char *const *tables;		/* subset, or NULL */
 	size_t ntables;
 	int jobs;			/* pg_restore -j (via a 0600 temporary file) */
-	int force;			/* terminate sessions blocking the swap */
+	int force;			/* replace the live database; terminate sessions blocking the swap */
+	/* without force: asked before a live database is replaced; NULL or 0 = no
+	 * (then ADO_E_EXISTS, nothing touched). Gets say_arg. */
+	int (*confirm)(void *arg, const char *question);
+	char *aside_out;		/* when not NULL: the name the live database was moved to ("" if none) */
+	size_t aside_len;
 	int dry_run;
 	const char *tmp_dir;
 	void (*say)(void *arg, const char *msg);	/* steps, for --dry-run and progress */
@@ -33,9 +38,11 @@ struct ado_db_restore_opts {
 };
 
 /* ado-restore --target DB: restore into a NEW database, check it like verify,
- * then swap: the current database is renamed to DB_before_<id> (never dropped)
- * and the restored one takes its name. Sessions connected to the current
- * database block the swap (listed in the error) unless o->force. */
+ * then swap: the current database is renamed to DB_before_<restore time>
+ * (never dropped) and the restored one takes its name. Replacing an existing
+ * database needs o->force or o->confirm's yes, asked before any work; the
+ * aside name is chosen then too. Sessions connected to the current database
+ * block the swap (listed in the error) unless o->force. */
 int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			    const struct ado_artifact *a, struct ado_keyring *k, const struct ado_db_restore_opts *o,
 			    struct ado_err *e);

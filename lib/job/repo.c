@@ -483,3 +483,16 @@ int ado_repo_archived(struct ado_store *s, const struct ado_manifest *m, const s
 				   (unsigned long long)size, (unsigned long long)a->stored_size);
 	return 1;
 }
+
+int ado_repo_holds(struct ado_store *s, const char *job, const char *id, const char *target)
+{
+	struct ado_manifest *m = NULL;
+	int found = 0;
+
+	if (ado_repo_manifest(s, job, id, NULL, 0, &m, NULL, NULL) < 0)
+		return 0;
+	for (size_t i = 0; i < m->nartifacts && !found; i++)
+		found = strcmp(m->artifacts[i].target, target) == 0;
+	ado_manifest_free(m);
+	return found;
+}

@@ -83,6 +83,11 @@ int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, co
 			   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
 			   struct ado_err *e);
 
+/* 1 when backup JOB/ID in s holds target `target` (an artifact of that
+ * target name: a partial backup lacks the targets that failed), 0 when not or
+ * when its manifest cannot be read (read unauthenticated: for choosing only). */
+int ado_repo_holds(struct ado_store *s, const char *job, const char *id, const char *target);
+
 /* Check JOB/ID/SHA256SUMS lists exactly the manifest's artifacts and hashes. */
 int ado_repo_check_sums(struct ado_store *s, const struct ado_manifest *m, struct ado_err *e);
 

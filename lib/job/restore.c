@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "source/files/files.h"
@@ -298,12 +299,47 @@ static void remove_dead_restores(const char *parent, const char *base)
 	closedir(d);
 }
 
+void ado_restore_stamp(char *out, size_t len)
+{
+	ado_backup_id(time(NULL), out, len);
+}
+
+/* DIR.before-<now>, or DIR.before-<now>-2 ... when a restore in the same second took it. */
+static int pick_aside(const char *dir, char *aside, size_t len, struct ado_err *e)
+{
+	char stamp[20];
+	struct stat st;
+
+	ado_restore_stamp(stamp, sizeof(stamp));
+	snprintf(aside, len, "%s.before-%s", dir, stamp);
+	for (int i = 2; lstat(aside, &st) == 0; i++) {
+		if (i == 100)
+			return ado_err_set(e, ADO_E_EXISTS, 0, "no free name to move '%s' aside to", dir);
+		snprintf(aside, len, "%s.before-%s-%d", dir, stamp, i);
+	}
+	if (errno != ENOENT)
+		return ado_err_set(e, ADO_E_IO, errno, "cannot check '%s'", aside);
+	return 0;
+}
+
+void ado_restore_describe(const struct ado_store *s, const struct ado_manifest *m, char *out, size_t len)
+{
+	char ts[32];
+	struct tm tm;
+	time_t t = m->started ? m->started : ado_backup_id_time(m->id);
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(out, len, "backup %s/%s (taken %s, destination %s)", m->job, m->id, ts, s->url);
+}
+
 int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 		      struct ado_keyring *k, const char *dir_in, const struct ado_files_restore_opts *o,
 		      struct ado_err *e)
 {
 	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
-	char dir[PATH_MAX], parent[PATH_MAX], aside[PATH_MAX + 64], prefix[NAME_MAX + 64], *tmp = NULL, *slash;
+	char dir[PATH_MAX], parent[PATH_MAX], aside[PATH_MAX + 64], prefix[NAME_MAX + 64], which[PATH_MAX + 128];
+	char *tmp = NULL, *slash;
 	const char *base;
 	struct ado_files_stats cs = { 0 };
 	int exists, empty, rc = -1;
@@ -315,10 +351,16 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 		dir[--n] = '\0';
 	if (dir_state(dir, &exists, &empty, e) < 0)
 		return -1;
+	/* the old copy is named by the time of this restore, not the backup's id:
+	 * restoring one backup twice must not clash, and the name is chosen (and
+	 * checked free) before any work, so nothing fails after the extraction */
+	if (pick_aside(dir, aside, sizeof(aside), e) < 0)
+		return -1;
+	ado_restore_describe(s, m, which, sizeof(which));
 	if (exists && !empty && !o->force) {
 		ado_err_set(e, ADO_E_EXISTS, 0, "folder '%s' is not empty", dir);
-		return ado_err_hint(e, "restore into a new folder, or add --force: the current contents are moved to '%s.before-%s', not deleted",
-				    dir, m->id);
+		return ado_err_hint(e, "restore into a new folder, or add --force: the current contents are moved to '%s', not deleted",
+				    aside);
 	}
 	snprintf(parent, sizeof(parent), "%s", dir);
 	slash = strrchr(parent, '/');
@@ -328,10 +370,9 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 		parent[1] = '\0';
 	else
 		*slash = '\0';
-	snprintf(aside, sizeof(aside), "%s.before-%s", dir, m->id);
 	if (o->dry_run) {
-		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu entries, %llu bytes) from backup %s/%s", a->source,
-		    (unsigned long long)a->file_count, (unsigned long long)a->plain_size, m->job, m->id);
+		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu entries, %llu bytes) from %s", a->source,
+		    (unsigned long long)a->file_count, (unsigned long long)a->plain_size, which);
 		ado_sayf(o->say, o->say_arg, "would extract into a temporary folder in '%s' and check every file against the backup's index", parent);
 		if (exists && !empty)
 			ado_sayf(o->say, o->say_arg, "would move the current '%s' aside to '%s'", dir, aside);
@@ -341,7 +382,7 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	if (!ia)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
 	/* say which backup: --job picks one, and the operator must know which */
-	ado_sayf(o->say, o->say_arg, "restoring '%s' from backup %s/%s", a->source, m->job, m->id);
+	ado_sayf(o->say, o->say_arg, "restoring '%s' from %s", a->source, which);
 	if (ado_mkdirs(parent, 0700, e) < 0)
 		return -1;
 	/* a sibling, so the swap is a rename on one filesystem; its name says
@@ -357,6 +398,7 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	    cs.entries == 1 ? "entry" : "entries", (unsigned long long)cs.bytes);
 	if (exists && !empty) {
 		if (access(aside, F_OK) == 0) {
+			/* taken since the check above: say so rather than overwrite */
 			ado_err_set(e, ADO_E_EXISTS, 0, "'%s' already exists: it holds an earlier copy", aside);
 			ado_err_hint(e, "move it away and run the restore again");
 			goto out;
@@ -366,6 +408,8 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 			goto out;
 		}
 		ado_sayf(o->say, o->say_arg, "moved the previous '%s' aside to '%s'", dir, aside);
+		if (o->aside_out)
+			snprintf(o->aside_out, o->aside_len, "%s", aside);
 	} else if (exists && rmdir(dir) < 0) {
 		ado_err_set(e, ADO_E_IO, errno, "cannot replace empty folder '%s'", dir);
 		goto out;

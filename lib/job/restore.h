@@ -54,11 +54,20 @@ int ado_restore_copy_damaged(const struct ado_err *err);
 /* "2026-11-25", "2026-11-25 22:15", "2026-11-25T22:15:00Z", a backup id -> UTC time. */
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e);
 
+/* "backup JOB/ID (taken TIME, destination URL)": every restore names the one it used. */
+void ado_restore_describe(const struct ado_store *s, const struct ado_manifest *m, char *out, size_t len);
+
+/* The time of this restore as a backup-id-shaped stamp (20261126T101500Z):
+ * what is moved aside is named by it, never by the backup's id. */
+void ado_restore_stamp(char *out, size_t len);
+
 struct ado_files_restore_opts {
-	int force;		/* a non-empty folder is moved aside to DIR.before-ID */
+	int force;		/* a non-empty folder is moved aside to DIR.before-<restore time> */
 	int dry_run;
 	ado_say_fn say;
 	void *say_arg;
+	char *aside_out;	/* when not NULL: the name the old copy was moved to ("" if none) */
+	size_t aside_len;
 };
 
 /* Restore files artifact a into dir (see above). */

@@ -66,8 +66,12 @@ static int verify_files(struct ado_store *s, const struct ado_manifest *m, const
 	char *dir;
 	int rc = -1;
 
-	if (!(dir = ado_mkdtemp(o->tmp_dir, "ado-verify", e)))
+	if (!(dir = ado_mkdtemp(o->tmp_dir, "ado-verify", e))) {
+		/* no scratch space: the test cannot run, the backup is not the cause */
+		if (e)
+			e->kind = ADO_E_UNCHECKED;
 		return -1;
+	}
 	/* a scratch copy: ownership is not what we compare */
 	if (ado_files_extract_check(s, m, a, o->keyring, dir, 0, on_warn, &wc, &cs, e) < 0)
 		goto out;
@@ -113,6 +117,9 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 	/* an archived copy: one clear line and the command to request it, not a read that fails per artifact */
 	if (o->level != ADO_VERIFY_CHECKSUM && ado_repo_check_readable(cfg, s, m, NULL, e) < 0)
 		goto out;
+	for (size_t i = 0; i < m->nfailed_targets; i++)
+		snprintf(res->missing + strlen(res->missing), sizeof(res->missing) - strlen(res->missing), "%s'%s'",
+			 i ? ", " : "", m->failed_targets[i]);
 	for (size_t i = 0; i < m->nartifacts; i++) {
 		const struct ado_artifact *a = &m->artifacts[i];
 		enum ado_read_depth depth = o->level == ADO_VERIFY_CHECKSUM ? ADO_READ_STORED : ADO_READ_PLAIN;

@@ -26,6 +26,7 @@ struct ado_verify_opts {
 struct ado_verify_result {
 	uint64_t artifacts, bytes, files, tables;
 	int authenticated;		/* the manifest's HMAC was checked */
+	char missing[512];		/* targets that failed at backup time ("a,b"): a partial backup */
 };
 
 struct ado_manifest;
@@ -44,8 +45,10 @@ int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, c
 			    struct ado_err *e);
 
 /* 0: the backup passed. -1: it failed (e says why: ADO_E_INTEGRITY, ADO_E_AUTH,
- * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...) or could not be
- * checked. Warnings (files that differ, ...) are logged as they are found. */
+ * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...), or its test
+ * could not run: ADO_E_UNCHECKED (the server is down or refuses the login, no
+ * CREATEDB, no scratch folder) says nothing about the backup's bytes.
+ * Warnings (files that differ, ...) are logged as they are found. */
 int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const char *job, const char *id,
 		      const struct ado_verify_opts *o, struct ado_verify_result *res, struct ado_err *e);
 

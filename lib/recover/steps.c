@@ -338,6 +338,11 @@ fail:
 	return -1;
 }
 
+static int already_confirmed(void *arg, const char *question)
+{
+	return 1;
+}
+
 static int restore_step(struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
 {
 	const int db = s->kind == ADO_STEP_RESTORE_DATABASE;
@@ -353,12 +358,15 @@ static int restore_step(struct rc_exec *x, const struct ado_step *s, struct ado_
 		struct ado_db_restore_opts o = { 0 };
 		o.to_database = s->to;
 		o.force = s->force;
+		/* the runner asked before this destructive step (a yes on the
+		 * terminal, or --yes): replacing the live database is agreed */
+		o.confirm = already_confirmed;
 		o.say = x->say;
 		o.say_arg = x->say_arg;
 		rc = ado_pg_restore_artifact(x->cfg, st, m, a, x->keyring, &o, e);
 	} else {
 		/* the folder in place is moved aside (DIR.before-ID), never deleted */
-		struct ado_files_restore_opts o = { 1, 0, x->say, x->say_arg };
+		struct ado_files_restore_opts o = { 1, 0, x->say, x->say_arg, NULL, 0 };
 		rc = ado_restore_files(st, m, a, x->keyring, s->to ? s->to : a->source, &o, e);
 	}
 	ado_manifest_free(m);

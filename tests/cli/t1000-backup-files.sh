@@ -270,9 +270,12 @@ expect_err "cannot back up '$T/nowhere': No such file or directory"
 ref=$out
 check "one of two targets missing: the other is stored" test -f "$ref/manifest.json"
 check "the manifest records the failed target as a warning" manifest_check "$ref" \
-	'len(m["artifacts"]) == 2' 'any("nowhere" in w and "failed" in w for w in m["warnings"])'
-run 0 ado-verify -c "$T/targets.yml" "$ref"
-expect_out "ok $ref"
+	'len(m["artifacts"]) == 2' 'any("nowhere" in w and "failed" in w for w in m["warnings"])' \
+	'len(m["failed_targets"]) == 1 and "nowhere" in m["failed_targets"][0]'
+# what is stored is sound, but it is not "ok": PARTIAL, status 3
+run 3 ado-verify -c "$T/targets.yml" "$ref"
+expect_out "PARTIAL $ref: the backup lacks target '"
+expect_no_out "ok $ref"
 # --all runs every job: one failed and one partial is partial overall
 run 3 ado-backup -c "$T/targets.yml" --all
 run 2 ado-backup -c "$T/targets.yml" --all gone

@@ -71,6 +71,11 @@ open(p, "wb").write(b)
 EOF
 }
 
+# --- no scratch space for the test restore: could not check (6), not FAIL ---
+run 6 ado-verify -c "$CFG" --tmp-dir "$T/no/such/dir" "$B"
+expect_out "UNCHECKED $B: "
+expect_no_out "FAIL"
+
 # --- one byte flipped in each kind of stored file, at every level ---
 R=$(copy "$B" flip-tar); flip "$R/$TARN"
 for level in checksum read restore; do

@@ -65,7 +65,7 @@ cp -a "$B2" "$J/$LEFT"; rm "$J/$LEFT/manifest.json"
 
 # --- --list ---
 run 0 ado-restore -c "$CFG" --list
-check "--list: a header line" test "$(head -1 <<<"$out")" = "# reference	id	time	stored_bytes	status"
+check "--list: a header line" test "$(head -1 <<<"$out")" = "# reference	id	time	stored_bytes	status[	missing: TARGET,...]"
 check "--list: backup 1 complete" grep -qE "^$B1	$ID1	[0-9-]{10}T[0-9:]{8}Z	[1-9][0-9]*	complete\$" <<<"$out"
 check "--list: backup 2 complete" grep -qE "^$B2	$ID2	.*	complete\$" <<<"$out"
 check "--list: the leftover incomplete" grep -qE "^$J/$LEFT	$LEFT	.*	0	incomplete\$" <<<"$out"
@@ -96,30 +96,33 @@ check "an empty folder is restored into" diff -r --no-dereference "$S" "$T/r2"
 run 0 ado-restore -c "$CFG" --job j --to-dir "$T/deep/er/r3"
 check "missing parents are created" diff -r --no-dereference "$S" "$T/deep/er/r3"
 
-# --- a non-empty folder: refused without --force, moved aside with it ---
+# --- a non-empty folder: refused without --force, moved aside with it, to
+# DIR.before-<time of the restore> (not the backup's id: a repeat never clashes) ---
 mkdir -p "$T/busy/keep"; echo precious > "$T/busy/keep/file"
 snap "$T/busy" > "$T/busy.snap"
 run 1 ado-restore -c "$CFG" --job j --to-dir "$T/busy"
 expect_err "ado-restore: folder '$T/busy' is not empty"
-expect_err "hint: restore into a new folder, or add --force: the current contents are moved to '$T/busy.before-$ID2', not deleted"
+expect_err "hint: restore into a new folder, or add --force: the current contents are moved to '$T/busy.before-2"
 snap "$T/busy" | diff "$T/busy.snap" - > /dev/null; check "refused: same snapshot" test $? = 0
-check_not "refused: nothing moved aside" test -e "$T/busy.before-$ID2"
+check_not "refused: nothing moved aside" sh -c "ls -d '$T'/busy.before-* 2>/dev/null | grep ."
 # --dry-run with --force changes nothing either
 run 0 ado-restore -c "$CFG" --job j --to-dir "$T/busy" --force --dry-run
 expect_out "would restore '$S/'"
-expect_out "would move the current '$T/busy' aside to '$T/busy.before-$ID2'"
+expect_out "from backup j/$ID2 (taken "
+expect_out "would move the current '$T/busy' aside to '$T/busy.before-2"
 snap "$T/busy" | diff "$T/busy.snap" - > /dev/null; check "dry run: the folder is untouched" test $? = 0
-check_not "dry run: nothing moved aside" test -e "$T/busy.before-$ID2"
+check_not "dry run: nothing moved aside" sh -c "ls -d '$T'/busy.before-* 2>/dev/null | grep ."
 run 0 ado-restore -c "$CFG" --job j --to-dir "$T/busy" --force
-expect_out "moved the previous '$T/busy' aside to '$T/busy.before-$ID2'"
+expect_out "moved the previous '$T/busy' aside to '$T/busy.before-2"
+aside1=$(printf '%s\n' "$out" | sed -n "s/^moved the previous .* aside to '\(.*\)'$/\1/p")
 check "--force: restored" diff -r --no-dereference "$S" "$T/busy"
-check "--force: the old contents are in DIR.before-ID" test "$(cat "$T/busy.before-$ID2/keep/file")" = precious
-# again: DIR.before-ID is taken, so nothing happens
-snap "$T/busy" > "$T/busy2.snap"
-run 1 ado-restore -c "$CFG" --job j --to-dir "$T/busy" --force
-expect_err "'$T/busy.before-$ID2' already exists: it holds an earlier copy"
-snap "$T/busy" | diff "$T/busy2.snap" - > /dev/null; check "the folder is as it was" test $? = 0
-check "the earlier copy is as it was" test "$(cat "$T/busy.before-$ID2/keep/file")" = precious
+check "--force: the old contents are in DIR.before-TIME" test "$(cat "$aside1/keep/file")" = precious
+# again, at once: a new aside name, the earlier copy untouched
+run 0 ado-restore -c "$CFG" --job j --to-dir "$T/busy" --force --json
+aside2=$(printf '%s\n' "$out" | sed -n 's/.*"moved_aside":"\([^"]*\)".*/\1/p')
+expect_out "\"job\":\"j\",\"id\":\"$ID2\""
+check "a repeat restore moves aside to a new name" test -n "$aside2" -a "$aside2" != "$aside1" -a -d "$aside2"
+check "the earlier copy is as it was" test "$(cat "$aside1/keep/file")" = precious
 # a file where the folder should go
 echo x > "$T/afile"
 run 1 ado-restore -c "$CFG" --job j --to-dir "$T/afile" --force

@@ -109,6 +109,16 @@ expect_err "password authentication failed for user"
 expect_err "hint: password authentication failed for user 'postgres'"
 expect_no_err "not-the-password"
 expect_no_err "$PW"
+# a wrong password at verify time: the backup is not damaged, the check could
+# not run: one UNCHECKED line with the cause, status 6, the hint naming the
+# databases: entry that exists (not the maintenance database)
+run 6 ado-verify -c "$T/wrong.yml" "$ref" "$ref"
+check "wrong password at verify: UNCHECKED, the cause once" test "$(printf '%s\n' "$out" | head -n 1 | cut -c1-10)" = "UNCHECKED "
+expect_out "password authentication failed for user"
+expect_out "UNCHECKED $ref: could not check, as above"
+expect_no_out "FAIL"
+expect_err "hint: password authentication failed for user 'postgres': check password_file / password_env of databases: entry 'ado_primary'"
+check "the hint is said once" test "$(printf '%s\n' "$err" | grep -c hint:)" = 1
 
 ADO_PG_DUMP=/nonexistent/pg_dump run 2 ado-backup -c "$T/cfg.yml" whole
 expect_err "pg_dump"

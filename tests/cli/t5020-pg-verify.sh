@@ -58,8 +58,10 @@ check "--min-tables failure: no temporary database is left" no_temp_dbs
 
 # --scratch-db: the same server, named by conninfo (no dbname: postgres is used)
 run 0 ado-verify -c "$T/cfg.yml" --scratch-db "host=127.0.0.1 port=$PGPORT user=postgres" "$enc"
-run 1 ado-verify -c "$T/cfg.yml" --scratch-db "host=127.0.0.1 port=$(free_port) user=postgres" "$enc"
-expect_out "FAIL $enc: cannot test-restore 'db-ado_primary.pgdump.zst.enc': cannot connect to database 'postgres'"
+# a server that is not there: the check could not run (UNCHECKED, status 6), not FAIL
+run 6 ado-verify -c "$T/cfg.yml" --scratch-db "host=127.0.0.1 port=$(free_port) user=postgres" "$enc"
+expect_out "UNCHECKED $enc: cannot test-restore 'db-ado_primary.pgdump.zst.enc': cannot connect to database 'postgres'"
+
 
 # a leftover from a run killed with SIGKILL is ours to replace
 id=${plain##*/}

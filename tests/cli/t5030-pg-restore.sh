@@ -1,8 +1,8 @@
 #!/bin/bash
 # ado-restore of database backups against a real PostgreSQL 15: the round trip
 # compares every row (an ordered md5 per table, and the sequence), not only
-# counts; the replaced database survives as DB_before_ID. Beside it: a session
-# blocking the swap (exit 1, listed, nothing renamed) and --force; --to-database
+# counts; the replaced database survives as DB_before_<restore time>. Beside it:
+# no --force (exit 1, nothing renamed) and --force ending a session; --to-database
 # and --tables swap nothing; --dry-run changes nothing; -J 2 leaves no
 # temporary file; a damaged dump and a restore killed with SIGKILL halfway
 # leave the original database untouched under its name; --cat | pg_restore.
@@ -64,7 +64,8 @@ check_not "the change shows in the fingerprint" same_file "$T/before.fp" "$T/cha
 dbs > "$T/dbs0"
 run 0 ado-restore -c "$T/cfg.yml" --job whole --target ado_primary --dry-run
 expect_out "would restore 'db-ado_primary.pgdump.zst.enc'"
-expect_out "would move 'ado_primary' aside to 'ado_primary_before_$lid'"
+expect_out "would move 'ado_primary' aside to 'ado_primary_before_2"
+expect_out "would stop here: replacing 'ado_primary' needs --force"
 expect_out "dry run: nothing changed"
 dbs > "$T/dbs1"
 check "dry run: no database created, renamed or replaced" same_file "$T/dbs0" "$T/dbs1"
@@ -77,29 +78,35 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 bpid=$(pg_psql postgres -At -c "SELECT pid FROM pg_stat_activity WHERE datname = 'ado_primary' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")
+# without --force (and no terminal to ask on) a live database is never replaced
 run 1 ado-restore -c "$T/cfg.yml" --job whole --target ado_primary
-expect_err "database 'ado_primary' is in use by 1 session: pid $bpid (user postgres, application 'psql', client local socket)"
-expect_err "hint: stop the applications using 'ado_primary' and run again, or add --force"
+expect_err "ado-restore: database 'ado_primary' exists: replacing it needs --force"
+expect_err "hint: add --force (the current database is moved aside to 'ado_primary_before_2"
 dbs > "$T/dbs2"
-check "blocked: nothing renamed or created" same_file "$T/dbs0" "$T/dbs2"
+check "no --force: nothing renamed or created" same_file "$T/dbs0" "$T/dbs2"
 
 # --- --force ends it and restores; every row comes back ---
 run 0 ado-restore -c "$T/cfg.yml" --job whole --target ado_primary --force
-expect_out "restoring 'db-ado_primary.pgdump.zst.enc' into new database 'ado_primary_restore_$lid'"
+expect_out "restoring 'db-ado_primary.pgdump.zst.enc' from backup whole/$id (taken "
+expect_out "into new database 'ado_primary_restore_$lid'"
 expect_out "terminating 1 session on 'ado_primary'"
 expect_out "checked 8 tables: row counts match the backup"
-expect_out "moved 'ado_primary' aside to 'ado_primary_before_$lid'"
+expect_out "moved 'ado_primary' aside to 'ado_primary_before_2"
 expect_out "'ado_primary' is now the restored database"
+aside1=$(printf '%s\n' "$out" | sed -n "s/^moved 'ado_primary' aside to '\(.*\)'$/\1/p")
 kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 fingerprint ado_primary > "$T/after.fp"
 check "every row, and the sequence, as backed up" same_file "$T/before.fp" "$T/after.fp"
-fingerprint "ado_primary_before_$lid" > "$T/aside.fp"
+fingerprint "$aside1" > "$T/aside.fp"
 check "the replaced database is kept as ado_primary_before_ID, unchanged" same_file "$T/changed.fp" "$T/aside.fp"
 check "no restore database is left" test -z "$(pg_psql postgres -At -c "SELECT 1 FROM pg_database WHERE datname LIKE '%_restore_%'")"
 
-# --- again, no session: a second aside name ---
-run 0 ado-restore -c "$T/cfg.yml" "$ref" --target db-ado_primary
-expect_out "moved 'ado_primary' aside to 'ado_primary_before_${lid}_2'"
+# --- again, no session: a second aside name; --json names the backup ---
+run 0 ado-restore -c "$T/cfg.yml" "$ref" --target db-ado_primary --force --json
+expect_out "\"job\":\"whole\",\"id\":\"$id\""
+expect_out "\"restored_to\":\"ado_primary\""
+aside2=$(printf '%s\n' "$out" | sed -n 's/.*"moved_aside":"\([^"]*\)".*/\1/p')
+check "a repeat restore moves aside to a new name" test -n "$aside2" -a "$aside2" != "$aside1"
 fingerprint ado_primary > "$T/after2.fp"
 check "second restore: every row as backed up" same_file "$T/before.fp" "$T/after2.fp"
 
@@ -147,7 +154,7 @@ mkdir "$T/bad" && cp -a "$T/dest/whole" "$T/bad/"
 f = open(sys.argv[1], "r+b"); f.seek(3000); b = f.read(1); f.seek(3000); f.write(bytes([b[0] ^ 0xff]))' \
 	"$T/bad/whole/$id/db-ado_primary.pgdump.zst.enc"
 dbs > "$T/dbs5"
-run 1 ado-restore -c "$T/cfg.yml" "$T/bad/whole/$id" --target ado_primary
+run 1 ado-restore -c "$T/cfg.yml" "$T/bad/whole/$id" --target ado_primary --force
 expect_err "stored bytes differ from the manifest"
 expect_out "dropped the unfinished database 'ado_primary_restore_$lid'; 'ado_primary' is untouched"
 dbs > "$T/dbs6"
@@ -159,7 +166,7 @@ pg_psql bigdb -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) || repeat('x', 
 run 0 ado-backup -c "$T/cfg.yml" big
 bigref=$out
 dbs > "$T/dbs7"
-ado-restore -c "$T/cfg.yml" "$bigref" --target bigdb >"$T/kill.out" 2>"$T/kill.err" &
+ado-restore -c "$T/cfg.yml" "$bigref" --target bigdb --force >"$T/kill.out" 2>"$T/kill.err" &
 rpid=$!
 for _ in $(seq 200); do
 	[ -n "$(pg_psql postgres -At -c "SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'bigdb_restore_%' AND query LIKE 'COPY%'")" ] && break

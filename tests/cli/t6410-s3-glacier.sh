@@ -39,7 +39,7 @@ run 0 ado-verify -c "$CFG" --level checksum "$ref"
 
 # reading it is refused: one line, which backup, that it is archived, the command; exit 6
 run 6 ado-verify -c "$CFG" --level read "$ref"
-expect_out "backup '$ref' is archived"
+expect_out "UNCHECKED $ref: backup '$ref' is archived"
 expect_err "ado-restore -c $CFG --job g --backup $id --from s3://arch/g/ --thaw"
 run 6 ado-restore -c "$CFG" --job g --to-dir "$T/out"
 expect_err "backup '$ref' is archived: 1 of its 1 artifacts must be restored"

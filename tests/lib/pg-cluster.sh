@@ -6,6 +6,7 @@
 #                                    # the Unix socket ($PG_SOCKDIR) stays trust for set-up
 #   pg_load_schema DB                # createdb DB + tests/lib/schema.sql (through the socket)
 #   pg_psql DB -c 'SQL'              # psql as postgres through the socket, no password, stops on error
+#   pg_cluster_pause / pg_cluster_resume   # the server goes down / comes back (same port and data)
 #   pg_cluster_stop                  # pg_ctl stop -m fast by data dir (also registered with at_exit)
 #
 # initdb and postgres refuse to run as root: they run as the `postgres` user in
@@ -75,6 +76,17 @@ pg_cluster_start() {
 	echo "pg_cluster_start: pg_ctl start failed:" >&2
 	cat "$PG_CLUSTER_DIR/log" >&2
 	return 1
+}
+
+# pg_cluster_pause / pg_cluster_resume: stop the server (as if it went down)
+# and start it again on the same port and data.
+pg_cluster_pause() {
+	_pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_CLUSTER_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1
+}
+pg_cluster_resume() {
+	_pg_as_postgres "$PG_BIN/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/log" -w -t 30 \
+		-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PG_SOCKDIR -c fsync=off -c full_page_writes=off" \
+		start >/dev/null 2>&1
 }
 
 pg_cluster_stop() {

@@ -74,11 +74,11 @@ int ado_pg_rename_database(struct ado_pg *pg, const char *from, const char *to, 
 	return -1;
 }
 
-int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *e)
+/* 1 if the query (one parameter: name) returns a row, 0 if not, -1 on error. */
+static int any_row(struct ado_pg *pg, const char *what, const char *sql, const char *name, struct ado_err *e)
 {
 	const char *params[1] = { name };
-	PGresult *res = ado_pg_i_query(pg, "look up databases", e,
-				       "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, params);
+	PGresult *res = ado_pg_i_query(pg, what, e, sql, 1, params);
 	int found;
 
 	if (!res)
@@ -86,6 +86,16 @@ int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *
 	found = PQntuples(res) > 0;
 	PQclear(res);
 	return found;
+}
+
+int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *e)
+{
+	return any_row(pg, "look up databases", "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", name, e);
+}
+
+int ado_pg_schema_exists(struct ado_pg *pg, const char *name, struct ado_err *e)
+{
+	return any_row(pg, "look up schemas", "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1", name, e);
 }
 
 int ado_pg_copy_database_owner(struct ado_pg *pg, const char *from, const char *to, struct ado_err *e)

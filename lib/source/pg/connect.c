@@ -89,17 +89,19 @@ int ado_pg_i_command(struct ado_pg *pg, const char *what, struct ado_err *e, con
 
 /* --- connect --- */
 
+/* pwhere: where the password came from or belongs, for the hint: "databases:
+ * entry 'X'", "a databases: entry for 'X' (the config has none)", "the conninfo". */
 static void connect_hint(PGconn *conn, const char *msg, const char *dbname, const char *hostport,
-			 struct ado_err *e)
+			 const char *pwhere, struct ado_err *e)
 {
 	const char *user = PQuser(conn) ? PQuser(conn) : "?";
 
 	if (strstr(msg, "password authentication failed") || strstr(msg, "SCRAM authentication"))
-		ado_err_hint(e, "password authentication failed for user '%s': check password_file / password_env in "
-			     "databases: '%s', PGPASSWORD or ~/.pgpass", user, dbname);
+		ado_err_hint(e, "password authentication failed for user '%s': check password_file / password_env of "
+			     "%s, PGPASSWORD or ~/.pgpass", user, pwhere);
 	else if (strstr(msg, "no password supplied"))
-		ado_err_hint(e, "the server wants a password for user '%s': set password_file in databases: '%s', "
-			     "PGPASSWORD or ~/.pgpass", user, dbname);
+		ado_err_hint(e, "the server wants a password for user '%s': set password_file in %s, "
+			     "PGPASSWORD or ~/.pgpass", user, pwhere);
 	else if (strstr(msg, "database \"") && strstr(msg, "does not exist"))
 		ado_err_hint(e, "the database '%s' does not exist on %s: check the name in the config, or create it",
 			     dbname, hostport);
@@ -123,7 +125,8 @@ static void notice_to_debug(void *arg, const char *msg)
 	ado_debug("server: %s", line);
 }
 
-static int finish_connect(PGconn *conn, const char *dbname_hint, struct ado_pg **out, struct ado_err *e)
+static int finish_connect(PGconn *conn, const char *dbname_hint, const char *pwhere, struct ado_pg **out,
+			  struct ado_err *e)
 {
 	struct ado_pg *pg;
 	char line[700], hostport[300];
@@ -140,7 +143,7 @@ static int finish_connect(PGconn *conn, const char *dbname_hint, struct ado_pg *
 		else
 			snprintf(hostport, sizeof(hostport), "%s:%s", h && *h ? h : "localhost", p && *p ? p : "5432");
 		ado_err_set(e, ADO_E_DB, 0, "cannot connect to database '%s' on %s: %s", db, hostport, line);
-		connect_hint(conn, PQerrorMessage(conn), db, hostport, e);
+		connect_hint(conn, PQerrorMessage(conn), db, hostport, pwhere ? pwhere : "the conninfo", e);
 		PQfinish(conn);
 		return -1;
 	}
@@ -160,8 +163,8 @@ static int finish_connect(PGconn *conn, const char *dbname_hint, struct ado_pg *
 	return 0;
 }
 
-static int connect_with(const char *conninfo, const char *dbname, const char *password, struct ado_pg **out,
-			struct ado_err *e)
+static int connect_with(const char *conninfo, const char *dbname, const char *password, const char *pwhere,
+			struct ado_pg **out, struct ado_err *e)
 {
 	const char *kw[8], *val[8];
 	int n = 0;
@@ -187,12 +190,12 @@ static int connect_with(const char *conninfo, const char *dbname, const char *pa
 	}
 	kw[n] = NULL;
 	val[n] = NULL;
-	return finish_connect(PQconnectdbParams(kw, val, 1), dbname, out, e);
+	return finish_connect(PQconnectdbParams(kw, val, 1), dbname, pwhere, out, e);
 }
 
 int ado_pg_connect_conninfo(const char *conninfo, const char *dbname, struct ado_pg **out, struct ado_err *e)
 {
-	return connect_with(conninfo && *conninfo ? conninfo : NULL, dbname, NULL, out, e);
+	return connect_with(conninfo && *conninfo ? conninfo : NULL, dbname, NULL, "the conninfo", out, e);
 }
 
 /* Connect with the databases: entry of `entry` (conninfo, password) to `dbname`. */
@@ -201,7 +204,7 @@ static int connect_cfg(const struct ado_config *cfg, const char *entry, const ch
 {
 	const struct ado_database *d = NULL;
 	char *password = NULL;
-	char what[300];
+	char what[300], pwhere[300];
 	int rc;
 
 	*out = NULL;
@@ -213,7 +216,12 @@ static int connect_cfg(const struct ado_config *cfg, const char *entry, const ch
 		if (ado_secret_resolve(&d->password, what, 0, &password, e) < 0)
 			return -1;
 	}
-	rc = connect_with(d && d->conninfo && *d->conninfo ? d->conninfo : NULL, dbname, password, out, e);
+	/* name the entry the password belongs to, never one that is not there */
+	if (d)
+		snprintf(pwhere, sizeof(pwhere), "databases: entry '%s'", entry);
+	else
+		snprintf(pwhere, sizeof(pwhere), "a databases: entry for '%s' (the config has none: add one)", entry);
+	rc = connect_with(d && d->conninfo && *d->conninfo ? d->conninfo : NULL, dbname, password, pwhere, out, e);
 	ado_secret_free(password);
 	return rc;
 }
@@ -272,7 +280,7 @@ int ado_pg_connect_like(struct ado_pg *pg, const char *dbname, struct ado_pg **o
 	}
 	kw[n] = "dbname";
 	val[n++] = dbname;
-	rc = finish_connect(PQconnectdbParams(kw, val, 0), dbname, out, e);
+	rc = finish_connect(PQconnectdbParams(kw, val, 0), dbname, "the connection it was copied from", out, e);
 out:
 	free(kw);
 	free(val);

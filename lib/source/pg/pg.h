@@ -190,6 +190,8 @@ int ado_pg_drop_database(struct ado_pg *pg, const char *name, struct ado_err *e)
 int ado_pg_rename_database(struct ado_pg *pg, const char *from, const char *to, struct ado_err *e);
 /* 1 if it exists, 0 if not, -1 with e on error. */
 int ado_pg_database_exists(struct ado_pg *pg, const char *name, struct ado_err *e);
+/* The same for a schema of pg's database. */
+int ado_pg_schema_exists(struct ado_pg *pg, const char *name, struct ado_err *e);
 
 /* ALTER DATABASE "to" OWNER TO the owner of "from": a restored database is
  * created by the restoring role, the one it replaces may belong to another.
@@ -228,14 +230,26 @@ int ado_pg_terminate_sessions(struct ado_pg *pg, const char *db, struct ado_err 
  *             pg_restore's -t restores the table's definition and data only,
  *             without indexes or other dependent objects, and -n/-t combine
  *             as a cross product: a documented pg_restore limit.
- *   file      ado_pg_restore_file only: the dump's path. */
+ *   file      ado_pg_restore_file only: the dump's path.
+ *   list      -L LIST: restore only the TOC entries LIST names (pg_restore -l's format).
+ *   script    -f SCRIPT instead of -d: write the SQL pg_restore would run
+ *             (COPY data included) to SCRIPT, touching no database.
+ */
 struct ado_pg_restore_opts {
 	int jobs;
 	int no_owner;
 	char *const *tables;
 	size_t ntables;
 	const char *file;
+	const char *list;
+	const char *script;
 };
+/* Run `psql --no-psqlrc --single-transaction -v ON_ERROR_STOP=1 -f F...`
+ * on dbname, connected like pg (environment only, as pg_restore): the files
+ * run as ONE transaction, and any error rolls all of it back. psql is found
+ * like pg_restore ($ADO_PSQL, PATH, /usr/lib/postgresql). Its stderr is
+ * inherited; a failure is ADO_E_CHILD "psql failed for database 'X'". */
+int ado_pg_psql_files(struct ado_pg *pg, const char *dbname, const char *const *files, size_t n, struct ado_err *e);
 
 /* A sink that spawns `PG_RESTORE --no-password --exit-on-error [--no-owner
  * --no-privileges] [-n S -t T ...] -d dbname='X'` connected like

@@ -81,8 +81,17 @@ static int restore_argv(struct argv_buf *a, const char *pg_restore, const char *
 		ado_pg_i_arg_add(a, "-t");
 		ado_pg_i_arg_add(a, dot ? dot + 1 : o->tables[i]);
 	}
-	ado_pg_i_arg_add(a, "-d");
-	ado_pg_i_arg_add(a, dbarg);
+	if (o && o->list) {
+		ado_pg_i_arg_add(a, "-L");
+		ado_pg_i_arg_add(a, o->list);
+	}
+	if (o && o->script) {
+		ado_pg_i_arg_add(a, "-f");
+		ado_pg_i_arg_add(a, o->script);
+	} else {
+		ado_pg_i_arg_add(a, "-d");
+		ado_pg_i_arg_add(a, dbarg);
+	}
 	if (o && o->file)
 		ado_pg_i_arg_add(a, o->file);
 	free(dbarg);
@@ -278,6 +287,53 @@ out:
 	free(tool);
 	free(version);
 	free(what);
+	return rc;
+}
+
+int ado_pg_psql_files(struct ado_pg *pg, const char *dbname, const char *const *files, size_t n, struct ado_err *e)
+{
+	struct argv_buf a = { 0 };
+	char **env = NULL, *tool = NULL, *version = NULL, *what = NULL, *dbarg = NULL;
+	pid_t pid;
+	int rc = -1;
+
+	if (ado_pg_i_find_tool(pg, "psql", "ADO_PSQL", &tool, &version, e) < 0)
+		return -1;
+	if (!(env = ado_pg_i_child_env(pg, dbname, e)))
+		goto out;
+	if (!(dbarg = ado_pg_i_dbname_arg(dbname)) || asprintf(&what, "psql for database '%s'", dbname) < 0) {
+		what = NULL;
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	ado_pg_i_arg_add(&a, tool);
+	ado_pg_i_arg_add(&a, "--no-psqlrc");
+	ado_pg_i_arg_add(&a, "--no-password");
+	ado_pg_i_arg_add(&a, "--quiet");
+	ado_pg_i_arg_add(&a, "--single-transaction");
+	ado_pg_i_arg_add(&a, "--set=ON_ERROR_STOP=1");
+	ado_pg_i_arg_add(&a, "--output=/dev/null");
+	ado_pg_i_arg_add(&a, "-d");
+	ado_pg_i_arg_add(&a, dbarg);
+	for (size_t i = 0; i < n; i++) {
+		ado_pg_i_arg_add(&a, "-f");
+		ado_pg_i_arg_add(&a, files[i]);
+	}
+	if (a.failed) {
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	ado_debug("running %s in one transaction in database '%s'", tool, dbname);
+	if (ado_pg_i_spawn(tool, a.v, env, -1, -1, &pid, e) < 0)
+		goto out;
+	rc = ado_pg_child_wait(pid, what, e);
+out:
+	ado_pg_i_arg_free(&a);
+	ado_pg_i_env_free(env);
+	free(tool);
+	free(version);
+	free(what);
+	free(dbarg);
 	return rc;
 }
 

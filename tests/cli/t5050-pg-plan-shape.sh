@@ -1,0 +1,137 @@
+#!/bin/bash
+# The plan's two-job shape on a real PostgreSQL 15: ado_primary split across
+# critical_data (users, tasks, configurations) and important_data
+# (execution_logs, metrics, user_settings), with foreign keys both ways between
+# the halves. A subset is never swapped over the whole database: with --force
+# exactly its tables are replaced in one transaction, every other table, row
+# and key stays, the old rows are kept in schema ado_before_TIME; without
+# --force, or with --to-dir (exit 2), nothing is touched.
+. "$(dirname "$0")/../lib/test-lib.sh"
+. "$TOP/tests/lib/pg-cluster.sh"
+
+if ! pg_cluster_start || ! pg_load_schema ado_primary; then
+	echo "not ok 1 - start a PostgreSQL cluster"; echo "1..1"; exit 1
+fi
+unset PGPASSWORD ADO_PG_DUMP ADO_PG_RESTORE
+
+# a key from the critical half into the important half (the schema has the other way)
+pg_psql ado_primary -c "ALTER TABLE tasks ADD COLUMN settings_of int REFERENCES user_settings (user_id);
+	UPDATE tasks SET settings_of = user_id WHERE id % 5 = 0 AND user_id IN (SELECT user_id FROM user_settings)" >/dev/null
+
+SIX="users tasks configurations execution_logs metrics user_settings"
+# fingerprint DB: per table of the six its rows (count, md5 in order), then every foreign key
+fingerprint() {
+	local db=$1 t
+	for t in $SIX; do
+		pg_psql "$db" -At -c "SELECT '$t', count(*), md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), '')) FROM public.$t x" ||
+			echo "error reading $t"
+	done
+	pg_psql "$db" -At -c "SET search_path = ''; SELECT conrelid::regclass, conname, pg_get_constraintdef(oid)
+		FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1::text, 2"
+}
+dbs() { pg_psql postgres -At -c "SELECT datname || ' ' || oid FROM pg_database WHERE NOT datistemplate ORDER BY 1"; }
+schemas() { pg_psql ado_primary -At -c "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ado_before_%' ORDER BY 1"; }
+
+cat > "$T/cfg.yml" <<YML
+state_dir: $T/state
+backup_jobs:
+  critical_data:
+    targets:
+      - database: "ado_primary"
+        tables: ["users", "tasks", "configurations"]
+    destinations: [ { local: "$T/critical/" } ]
+  important_data:
+    targets:
+      - database: "ado_primary"
+        tables: ["execution_logs", "metrics", "user_settings"]
+    destinations: [ { local: "$T/important/" } ]
+YML
+
+fingerprint ado_primary > "$T/before.fp"
+check "fingerprint: six tables and the keys both ways" \
+	sh -c "grep -q 'tasks_settings_of_fkey' '$T/before.fp' && grep -q 'execution_logs_task_id_fkey' '$T/before.fp'"
+run 0 ado-backup -c "$T/cfg.yml" critical_data
+cref=$out
+run 0 ado-backup -c "$T/cfg.yml" important_data
+iref=$out
+dbs > "$T/dbs0"
+
+# --- --to-dir with a database target: a usage error, nothing touched ---
+run 2 ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --to-dir "$T/somewhere" --force
+expect_err "target 'db-ado_primary' is a database: --to-dir applies to files only"
+check_not "--to-dir: no folder made" test -e "$T/somewhere"
+# --- no --force: nothing touched ---
+run 1 ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary
+expect_err "database 'ado_primary' exists: replacing 3 of its tables needs --force"
+dbs > "$T/dbs1"
+fingerprint ado_primary > "$T/after1.fp"
+same_file() { cmp "$1" "$2"; }
+check "refused: the same databases" same_file "$T/dbs0" "$T/dbs1"
+check "refused: the same rows and keys" same_file "$T/before.fp" "$T/after1.fp"
+check "refused: no ado_before schema" test -z "$(schemas)"
+
+# --- a subset with --force: exactly its three tables, in one transaction ---
+pg_psql ado_primary -c "UPDATE users SET display_name = 'changed'; DELETE FROM configurations WHERE key LIKE '%1%'" >/dev/null
+fingerprint ado_primary > "$T/changed.fp"
+run 0 ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --force
+expect_out "restoring 3 tables of 'ado_primary' from backup critical_data/${cref##*/} (taken "
+expect_out "replaced 3 tables of 'ado_primary'; every other table is as it was"
+expect_out "the previous rows are in schema 'ado_before_2"
+fingerprint ado_primary > "$T/after2.fp"
+check "subset: all six tables with their rows, and every key both ways, as backed up" same_file "$T/before.fp" "$T/after2.fp"
+check "subset: the same database (no swap)" same_file "$T/dbs0" <(dbs)
+aside=$(schemas)
+check "the old rows are kept in schema ado_before_TIME" \
+	test "$(pg_psql ado_primary -At -c "SELECT count(*) FROM $aside.users WHERE display_name = 'changed'")" = 300
+# a restore whose rows break a key of another table rolls back as a whole
+pg_psql ado_primary -c "INSERT INTO users (id, email) VALUES (100000, 'new@example.com');
+	INSERT INTO user_settings (user_id) VALUES (100000)" >/dev/null 2>&1
+fingerprint ado_primary > "$T/before3.fp"
+run 1 ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --force
+expect_err "was rolled back"
+fingerprint ado_primary > "$T/after3.fp"
+check "rolled back: every row and key as it was" same_file "$T/before3.fp" "$T/after3.fp"
+check "rolled back: no new ado_before schema" test "$(schemas)" = "$aside"
+
+# --- PostgreSQL down during a run: the files part is stored, and the backup
+# is partial everywhere (list, verify, latest, RPO, retention) ---
+mkdir -p "$T/src" && echo conf > "$T/src/a.conf"
+cat > "$T/mixed.yml" <<YML
+state_dir: $T/state
+backup_jobs:
+  mixed:
+    targets:
+      - database: "ado_primary"
+        tables: ["users", "tasks", "configurations"]
+      - files: "$T/src/"
+    destinations: [ { local: "$T/mixed/" } ]
+    rpo: "3 seconds"
+    retention: "1 second"
+YML
+run 0 ado-backup -c "$T/mixed.yml" mixed
+full=$out
+sleep 4
+pg_cluster_pause
+ado-backup -q -c "$T/mixed.yml" mixed > "$T/pipe.refs" 2>/dev/null
+check "PostgreSQL down: ado-backup says partial (3)" test $? = 3
+part=$(cat "$T/pipe.refs")
+check "the files part is stored" test -f "$part/manifest.json"
+ado-verify -q -c "$T/mixed.yml" --level checksum - < "$T/pipe.refs" > /dev/null 2>&1 || echo alerted > "$T/alert"
+check "ado-backup | ado-verify - || alert: alerts" test -f "$T/alert"
+run 0 ado-restore -c "$T/mixed.yml" --list --job mixed
+expect_out "${part##*/}"
+check "--list: partial, the missing target named" sh -c "printf '%s\n' \"\$1\" | grep -F '${part##*/}' | grep -q 'partial	missing: db-ado_primary'" _ "$out"
+run 3 ado-verify -c "$T/mixed.yml" --level checksum "$part"
+expect_out "PARTIAL $part: the backup lacks target 'db-ado_primary' (failed at backup time)"
+run 3 ado-verify -c "$T/mixed.yml" --level checksum --job mixed
+expect_out "RPO mixed: newest complete copy of target 'db-ado_primary' is "
+sleep 2
+ado-backup -q -c "$T/mixed.yml" mixed > /dev/null 2>&1
+check "retention keeps the last backup holding the database" test -f "$full/manifest.json"
+check "retention removed the older partial one" test ! -e "$part"
+pg_cluster_resume
+# latest for the database: the newest backup that holds it, not the newest one
+run 0 ado-restore -c "$T/mixed.yml" --job mixed --target ado_primary --force --dry-run
+expect_out "from backup mixed/${full##*/} (taken "
+
+done_testing
