@@ -12,6 +12,8 @@ if ! pg_cluster_start || ! pg_load_schema ado_primary; then
 	echo "not ok 1 - start a PostgreSQL cluster"; echo "1..1"; exit 1
 fi
 unset PGPASSWORD ADO_PG_DUMP ADO_PG_RESTORE
+# the drills' scratch folders go here, so the checks below see only this test's
+mkdir -p "$T/tmp" && export TMPDIR=$T/tmp
 dbs() { pg_psql postgres -At -c "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1"; }
 same_file() { cmp "$1" "$2"; }
 
@@ -45,7 +47,7 @@ expect_out "test 'Database Recovery Test': passed"
 expect_out "test 'Full System Recovery Test': passed"
 dbs > "$T/dbs1"
 check "scratch databases removed" same_file "$T/dbs0" "$T/dbs1"
-check "no scratch folder left" sh -c "! ls -d /tmp/ado-drill.* 2>/dev/null | grep -q ."
+check "no scratch folder left" sh -c "! ls -d \"$T\"/tmp/ado-drill.* 2>/dev/null | grep -q ."
 check "production untouched: users has its 300 rows" test "$(pg_psql ado_primary -At -c 'SELECT count(*) FROM users')" = 300
 
 # --- a slow step misses a tiny RTO (exit 5); the same drill without it meets it ---
@@ -95,7 +97,7 @@ wait $ipid; irc=$?
 check "SIGINT: exit 130" test "$irc" = 130
 dbs > "$T/dbs3"
 check "SIGINT: scratch databases removed" same_file "$T/dbs0" "$T/dbs3"
-check "SIGINT: no scratch folder left" sh -c "! ls -d /tmp/ado-drill.* 2>/dev/null | grep -q ."
+check "SIGINT: no scratch folder left" sh -c "! ls -d \"$T\"/tmp/ado-drill.* 2>/dev/null | grep -q ."
 
 # --- KPIs from the history; an unreadable line is reported and skipped ---
 echo 'this is not json' >> "$T/state/history.jsonl"

@@ -74,7 +74,8 @@ check "the upload had started" grep -q 'trace: PutBlock azblob' "$T/kill.err"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 check_not "it had not committed" grep -q 'trace: PutBlockList' "$T/kill.err"
-kid=$(grep -o 'j/[0-9]\{8\}T[0-9]\{6\}Z' "$T/kill.err" | head -1)
+# the id of the run being killed: the one its block uploads name (it reads older manifests first)
+kid=$(grep 'trace: PutBlock azblob' "$T/kill.err" | grep -o 'j/[0-9]\{8\}T[0-9]\{6\}Z' | head -1)
 check "its id is known" test -n "$kid"
 check_not "no blob of the killed backup is listed" test -n "$(blobs "$kid")"
 check "its blocks are there, uncommitted" grep -q "<Name>r/$kid/" \
