@@ -37,11 +37,16 @@ check "no .tmp file is left anywhere" test -z "$(find "$T/dest" -name '*.tmp.*')
 check "passing case: the new backup is complete" test -f "$GOOD/manifest.json"
 
 # --- a restore killed with -9 leaves its hidden folder ---
+# (its tar is swapped for a FIFO, so that it waits there, folder made, to be killed)
 mkdir -p "$T/out"
+TAR=$(compgen -G "$GOOD/files-*.tar.gz.enc")
+mv "$TAR" "$T/tar.real"
+mkfifo "$TAR"
 ado-restore -c "$CFG" --job j --to-dir "$T/out/r" >/dev/null 2>&1 &
 pid=$!
 check "the killed restore had begun" wait_for "$T/out/.ado-restore.r.*"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
+rm -f "$TAR"; mv "$T/tar.real" "$TAR"
 left=$(compgen -G "$T/out/.ado-restore.r.*" | head -1)
 check "failing case: it is left behind" test -d "$left"
 check "its name says the folder, the backup and the restore" \
