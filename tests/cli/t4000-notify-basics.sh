@@ -3,15 +3,6 @@
 # any message made into valid JSON, stdin and its cap, secrets never shown.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-# start_receiver NAME MODE [ARG]: a loopback receiver; sets RPORT and RLOG.
-start_receiver() {
-	local name=$1; shift
-	RPORT=$(free_port); RLOG=$T/$name.log; : >"$RLOG"
-	/usr/bin/python3 "$TOP/tests/lib/receiver.py" "$RPORT" "$RLOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
-	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
-	wait_port "$RPORT" 5
-}
-nreq() { wc -l <"$1" | tr -d ' '; }
 # req_is DESC LOG WHICH EXPR WANT: python EXPR over a request of LOG (r: the record,
 # h: its headers, b: its JSON body) must print as WANT. WHICH is the request's
 # index, or the start of its path (channels are sent to in parallel).

@@ -3,14 +3,6 @@
 # other 4xx, the time bound holds, and one channel down gives exit 3.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-start_receiver() {
-	local name=$1; shift
-	RPORT=$(free_port); RLOG=$T/$name.log; : >"$RLOG"
-	/usr/bin/python3 "$TOP/tests/lib/receiver.py" "$RPORT" "$RLOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
-	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
-	wait_port "$RPORT" 5
-}
-nreq() { wc -l <"$1" | tr -d ' '; }
 elapsed_below() { [ $(( $(date +%s) - START )) -lt "$1" ]; }
 
 TOKEN=tok-0a1b2c3d4e5f
