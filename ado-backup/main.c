@@ -96,7 +96,11 @@ static int schedule(const struct ado_config *cfg, const char *cfgpath, int what,
 		const struct ado_job *j = ado_config_job(cfg, unit_job);
 
 		if (!j) {
+			char hint[1024];
+
+			ado_config_job_hint(cfg, unit_job, hint, sizeof(hint));
 			ado_error("no job '%s' in '%s'", unit_job, cfg->path);
+			ado_hint("%s", hint);
 			status = ADO_EXIT_USAGE;
 		} else if (ado_systemd_units(j, &p, &b, &e) < 0) {
 			ado_log_err(&e);
@@ -203,13 +207,11 @@ int main(int argc, char **argv)
 		for (int i = optind; i < argc; i++) {
 			const struct ado_job *j = ado_config_job(cfg, argv[i]);
 			if (!j) {
-				char names[1024] = "";
-				for (size_t x = 0; x < cfg->njobs; x++) {
-					strncat(names, x ? ", " : "", sizeof(names) - strlen(names) - 1);
-					strncat(names, cfg->jobs[x].name, sizeof(names) - strlen(names) - 1);
-				}
+				char hint[1024];
+
+				ado_config_job_hint(cfg, argv[i], hint, sizeof(hint));
 				ado_error("no job '%s' in '%s'", argv[i], cfg->path);
-				ado_hint("the jobs there are: %s", *names ? names : "(none)");
+				ado_hint("%s", hint);
 				goto out;
 			}
 			jobs[njobs++] = j;

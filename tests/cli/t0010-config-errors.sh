@@ -111,9 +111,12 @@ printf 'backup_jobs:\n  j1:\n    targets: [ { files: "/x" } ]\n' > "$T/nodest.ym
 run 2 ado-backup -c "$T/nodest.yml" j1
 expect_err "$T/nodest.yml:2:3: expected 'destinations' in job 'j1', found none"
 
-# --- unknown job: the jobs that exist are listed ---
+# --- unknown job: a close name is suggested, else the jobs that exist are listed ---
 run 2 ado-backup -c "$T/good.yml" j3
 expect_err "ado-backup: no job 'j3' in '$T/good.yml'"
+expect_err "hint: did you mean 'j1'?"
+run 2 ado-backup -c "$T/good.yml" nightly_archive
+expect_err "ado-backup: no job 'nightly_archive' in '$T/good.yml'"
 expect_err "hint: the jobs there are: j1, j2"
 check_not "unknown job: nothing stored" test -e "$T/dest"
 run 2 ado-backup -c "$T/good.yml" j1 j3
@@ -124,7 +127,9 @@ expect_err "no job 'j3'"
 run 2 ado-restore -c "$T/good.yml" --job j3 --to-dir "$T/out"
 expect_err "no job 'j3'"
 run 2 ado-verify -c "$T/good.yml" --job j3
-expect_err "no job 'j3'"
+expect_err "ado-verify: no job 'j3' in '$T/good.yml'"
+expect_err "hint: did you mean 'j1'?"
+expect_no_err "give the config with -c"
 
 # --- the plan's config loads unchanged ---
 EX=$TOP/examples/backup-strategy.yml
