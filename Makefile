@@ -3,6 +3,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
+SHAREDIR = $(PREFIX)/share/ado-dr
+COMPDIR = $(PREFIX)/share/bash-completion/completions
 
 PKGS = libpq libarchive libcrypto libcurl yaml-0.1 libzstd liblz4 zlib libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -104,6 +106,12 @@ install: all
 	for m in man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
 	for m in man/*.5; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
 	for m in man/*.7; do [ -f $$m ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
+	install -d $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR)/systemd $(DESTDIR)$(COMPDIR)
+	for f in examples/*; do [ -f $$f ] || continue; \
+		case $$f in *.sh) m=0755;; *) m=0644;; esac; install -m $$m $$f $(DESTDIR)$(SHAREDIR)/examples/; done
+	for f in examples/systemd/*; do install -m 0644 $$f $(DESTDIR)$(SHAREDIR)/systemd/; done
+	install -m 0644 completion/ado-dr.bash $(DESTDIR)$(COMPDIR)/ado-backup
+	for t in $(TOOLS); do [ $$t = ado-backup ] || ln -sf ado-backup $(DESTDIR)$(COMPDIR)/$$t; done
 
 clean:
 	rm -f $(LIB_OBJ) lib/libado.a $(UNIT_BIN) $(foreach t,$(TOOLS),$(t)/$(t) $(t)/*.o)

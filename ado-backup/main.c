@@ -11,6 +11,7 @@
 #include "ado.h"
 #include "job/backup.h"
 #include "job/cli.h"
+#include "job/schedule.h"
 #include "config/config.h"
 #include "format/crypt.h"
 #include "base/log.h"
@@ -21,7 +22,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ado-backup [-c FILE] [options] JOB...\n"
 		"       ado-backup [-c FILE] --all\n"
-		"       ado-backup [-c FILE] --crontab\n"
+		"       ado-backup [-c FILE] --crontab | --install-crontab [--user USER]\n"
+		"       ado-backup [-c FILE] --systemd JOB\n"
 		"\n"
 		"Back up the targets of each JOB (files and PostgreSQL databases) to all of\n"
 		"its destinations at once; print one reference per stored backup on stdout.\n"
@@ -29,7 +31,10 @@ static void usage(FILE *f)
 		"  -c, --config FILE   config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
 		"  -a, --all           every job in the config\n"
 		"  -n, --dry-run       say what would be backed up and where; store nothing\n"
-		"      --crontab       print one crontab line per scheduled job and exit\n"
+		"      --crontab       print ado-dr's crontab block (one line per scheduled job)\n"
+		"      --install-crontab  put that block into the crontab, keeping every other line\n"
+		"      --user USER     with --install-crontab: USER's crontab (crontab -u)\n"
+		"      --systemd JOB   print JOB's systemd service and timer\n"
 		"      --threads N     zstd compressor threads (default: one per core, at most 4)\n"
 		"  -q, --quiet         errors only\n"
 		"  -v, --verbose       say what happens\n"
@@ -47,10 +52,36 @@ static void print_ref(void *arg, const char *ref)
 	fflush(stdout);
 }
 
-static int crontab(const struct ado_config *cfg, const char *cfgpath)
+/* An executable next to this program, else on PATH, else the bare name. */
+static void find_tool(const char *self, const char *name, char *out, size_t len)
 {
-	char self[PATH_MAX], conf[PATH_MAX];
+	const char *slash = strrchr(self, '/');
+	const char *path = getenv("PATH");
+
+	snprintf(out, len, "%.*s/%s", slash ? (int)(slash - self) : 1, slash ? self : ".", name);
+	if (access(out, X_OK) == 0)
+		return;
+	while (path && *path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(out, len, "%.*s/%s", (int)n, path, name);
+		if (n && *path == '/' && access(out, X_OK) == 0)
+			return;
+		path += n + (path[n] == ':');
+	}
+	snprintf(out, len, "%s", name);
+}
+
+/* --crontab, --install-crontab, --systemd: the schedule handed to cron or systemd */
+static int schedule(const struct ado_config *cfg, const char *cfgpath, int what, const char *user,
+		    const char *unit_job)
+{
+	char self[PATH_MAX], conf[PATH_MAX], notify[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct ado_sched_paths p = { self, notify, conf };
+	struct ado_buf b;
+	struct ado_err e;
+	int status = ADO_EXIT_OK;
 
 	if (n < 0)
 		snprintf(self, sizeof(self), "ado-backup");
@@ -58,16 +89,35 @@ static int crontab(const struct ado_config *cfg, const char *cfgpath)
 		self[n] = '\0';
 	if (!realpath(cfgpath, conf))
 		snprintf(conf, sizeof(conf), "%s", cfgpath);
-	printf("# ado-dr backup schedule from %s\n", conf);
-	for (size_t i = 0; i < cfg->njobs; i++) {
-		const struct ado_job *j = &cfg->jobs[i];
-		if (!j->schedule) {
-			printf("# %s: no schedule\n", j->name);
-			continue;
+	find_tool(self, "ado-notify", notify, sizeof(notify));
+	ado_buf_init(&b);
+	ado_err_clear(&e);
+	if (what == 'S') {
+		const struct ado_job *j = ado_config_job(cfg, unit_job);
+
+		if (!j) {
+			char hint[1024];
+
+			ado_config_job_hint(cfg, unit_job, hint, sizeof(hint));
+			ado_error("no job '%s' in '%s'", unit_job, cfg->path);
+			ado_hint("%s", hint);
+			status = ADO_EXIT_USAGE;
+		} else if (ado_systemd_units(j, &p, &b, &e) < 0) {
+			ado_log_err(&e);
+			status = ado_err_exit(e.kind);
 		}
-		printf("%s %s -q -c %s %s\n", j->schedule, self, conf, j->name);
+	} else {
+		ado_crontab_block(cfg, &p, &b);
+		if (what == 'I' && ado_crontab_install(user, b.data, &e) < 0) {
+			ado_log_err(&e);
+			status = ADO_EXIT_FAIL;
+		} else if (what == 'I')
+			ado_info("installed the ado-dr block in the crontab of %s", user ? user : "this user");
 	}
-	return ADO_EXIT_OK;
+	if (status == ADO_EXIT_OK && what != 'I' && b.data)
+		fputs(b.data, stdout);
+	ado_buf_free(&b);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -77,13 +127,15 @@ int main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },	    { "crontab", no_argument, NULL, 'C' },
 		{ "threads", required_argument, NULL, 'T' }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },	    { "install-crontab", no_argument, NULL, 'I' },
+		{ "user", required_argument, NULL, 'u' },   { "systemd", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct ado_backup_opts bo = { 0 };
 	struct ado_config *cfg = NULL;
 	struct ado_keyring *k = NULL;
 	struct ado_err e;
-	const char *cfgopt = NULL;
+	const char *cfgopt = NULL, *user = NULL, *unit_job = NULL;
 	const struct ado_job **jobs = NULL;
 	size_t njobs = 0, ok = 0, partial = 0, failed = 0, locked = 0;
 	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0;
@@ -95,7 +147,10 @@ int main(int argc, char **argv)
 		case 'c': cfgopt = optarg; break;
 		case 'a': all = 1; break;
 		case 'n': bo.dry_run = 1; break;
-		case 'C': want_crontab = 1; break;
+		case 'C':
+		case 'I': want_crontab = c; break;
+		case 'S': want_crontab = c; unit_job = optarg; break;
+		case 'u': user = optarg; break;
 		case 'T': {
 			char *end;
 			long t = strtol(optarg, &end, 10);
@@ -118,6 +173,14 @@ int main(int argc, char **argv)
 		ado_hint("name one or more jobs, or --all; ado-backup --crontab lists the configured jobs");
 		return ADO_EXIT_USAGE;
 	}
+	if (user && want_crontab != 'I') {
+		ado_error("--user goes with --install-crontab");
+		return ADO_EXIT_USAGE;
+	}
+	if (want_crontab && (all || optind < argc)) {
+		ado_error("--crontab, --install-crontab and --systemd take no job names and no --all");
+		return ADO_EXIT_USAGE;
+	}
 	if (all && optind < argc) {
 		ado_error("give either --all or job names, not both");
 		return ADO_EXIT_USAGE;
@@ -128,7 +191,7 @@ int main(int argc, char **argv)
 		return ADO_EXIT_USAGE;
 	}
 	if (want_crontab) {
-		status = crontab(cfg, ado_config_path(cfgopt));
+		status = schedule(cfg, ado_config_path(cfgopt), want_crontab, user, unit_job);
 		goto out;
 	}
 	jobs = calloc(cfg->njobs + (size_t)argc, sizeof(*jobs));
@@ -144,13 +207,11 @@ int main(int argc, char **argv)
 		for (int i = optind; i < argc; i++) {
 			const struct ado_job *j = ado_config_job(cfg, argv[i]);
 			if (!j) {
-				char names[1024] = "";
-				for (size_t x = 0; x < cfg->njobs; x++) {
-					strncat(names, x ? ", " : "", sizeof(names) - strlen(names) - 1);
-					strncat(names, cfg->jobs[x].name, sizeof(names) - strlen(names) - 1);
-				}
+				char hint[1024];
+
+				ado_config_job_hint(cfg, argv[i], hint, sizeof(hint));
 				ado_error("no job '%s' in '%s'", argv[i], cfg->path);
-				ado_hint("the jobs there are: %s", *names ? names : "(none)");
+				ado_hint("%s", hint);
 				goto out;
 			}
 			jobs[njobs++] = j;

@@ -207,8 +207,17 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 	size_t found = 0;
 
 	if (!jb) {
-		ado_error("no job '%s' in '%s'", jobname, c->cfg->path ? c->cfg->path : "the config");
-		ado_hint("give the config with -c or ADO_CONFIG");
+		char hint[1024];
+
+		if (!c->cfg->path) {
+			/* no config file was loaded: that is the problem, not the name */
+			ado_error("no job '%s': no config loaded", jobname);
+			ado_hint("give the config with -c or ADO_CONFIG");
+			return -1;
+		}
+		ado_config_job_hint(c->cfg, jobname, hint, sizeof(hint));
+		ado_error("no job '%s' in '%s'", jobname, c->cfg->path);
+		ado_hint("%s", hint);
 		return -1;
 	}
 	for (size_t d = 0; d < jb->ndests; d++) {

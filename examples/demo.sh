@@ -7,8 +7,17 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 PATH="$TOP/ado-backup:$TOP/ado-verify:$TOP/ado-restore:$TOP/ado-notify:$PATH"
 umask 077
 D=$(mktemp -d /tmp/ado-demo.XXXXXX)
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*" >&2; "$@"; }
+# bold headings on a terminal only: no escape codes in a pipe or a log
+if [ -t 1 ]; then B=$(printf '\033[1m') N=$(printf '\033[0m'); else B= N=; fi
+say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
+# q WORD: WORD as the shell would need it typed (single-quoted when needed)
+q() {
+	case $1 in
+	'' | *[!A-Za-z0-9_./:=@%+,-]*) printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+run() { { printf '$'; for a in "$@"; do printf ' '; q "$a"; done; printf '\n'; } >&2; "$@"; }
 
 say "a sample service tree in $D/etc-ado (config files, logs, a binary blob)"
 mkdir -p "$D/etc-ado/config/conf.d" "$D/etc-ado/logs"

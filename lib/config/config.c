@@ -672,6 +672,31 @@ struct ado_job *ado_config_job(const struct ado_config *c, const char *name)
 	return NULL;
 }
 
+void ado_config_job_hint(const struct ado_config *c, const char *name, char *buf, size_t len)
+{
+	const char *guess = NULL;
+	size_t best = 99, o = 0;
+
+	for (size_t i = 0; c && i < c->njobs; i++) {
+		size_t d = edit_distance(name, c->jobs[i].name);
+
+		if (d < best) {
+			best = d;
+			guess = c->jobs[i].name;
+		}
+	}
+	/* the same threshold as for misspelt keys */
+	if (guess && best <= 2 + strlen(name) / 4) {
+		snprintf(buf, len, "did you mean '%s'?", guess);
+		return;
+	}
+	o = (size_t)snprintf(buf, len, "the jobs there are: ");
+	for (size_t i = 0; c && i < c->njobs && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", c->jobs[i].name);
+	if (!c || !c->njobs)
+		snprintf(buf + o, len > o ? len - o : 0, "(none)");
+}
+
 const struct ado_database *ado_config_database(const struct ado_config *c, const char *name)
 {
 	for (size_t i = 0; c && i < c->ndatabases; i++)

@@ -196,6 +196,11 @@ const char *ado_config_path(const char *opt);
 struct ado_job *ado_config_job(const struct ado_config *c, const char *name);
 const struct ado_database *ado_config_database(const struct ado_config *c, const char *name);
 
+/* The hint for a job name that is not in c: "did you mean 'critical_data'?"
+ * when one job is close (the did-you-mean rule of misspelt keys), else "the
+ * jobs there are: a, b" (or "(none)"). Cut to len. */
+void ado_config_job_hint(const struct ado_config *c, const char *name, char *buf, size_t len);
+
 /* "30 days", "7 years", "15 minutes", "24h", "90d", "1 week", "2h30m", "45s"
  * -> seconds. Units: s/sec/second(s), m/min/minute(s), h/hour(s), d/day(s),
  * w/week(s), month(s) (30 d), y/year(s) (365 d). Returns -1 with ADO_E_CONFIG. */

@@ -296,3 +296,67 @@ long long ado_cron_max_gap(const struct ado_cron *c, time_t from)
 	} while (prev <= end);
 	return max;
 }
+
+/* One field of an OnCalendar expression from the bits lo..hi of a cron
+ * field: "*", "05", "00/15" (a series that runs to the end), or "01,15". */
+static void calendar_field(uint64_t bits, int lo, int hi, char *out, size_t len)
+{
+	int v[64], n = 0, step;
+	size_t o = 0;
+
+	for (int i = lo; i <= hi; i++)
+		if ((bits >> i) & 1)
+			v[n++] = i;
+	if (n == hi - lo + 1) {
+		snprintf(out, len, "*");
+		return;
+	}
+	step = n > 1 ? v[1] - v[0] : 0;
+	for (int i = 2; step && i < n; i++)
+		if (v[i] - v[i - 1] != step)
+			step = 0;
+	/* "a/n" in systemd repeats to the end of the field's range */
+	if (n > 2 && step && v[n - 1] + step > hi) {
+		snprintf(out, len, "%02d/%d", v[0], step);
+		return;
+	}
+	for (int i = 0; i < n && o + 4 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "%s%02d", i ? "," : "", v[i]);
+}
+
+int ado_cron_to_oncalendar(const char *expr, char *buf, size_t len, struct ado_err *e)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	struct ado_cron c;
+	char dow[64] = "", mon[48], dom[96], hour[80], min[192];
+	size_t o = 0;
+
+	if (ado_cron_parse(expr, &c, e) < 0)
+		return -1;
+	if (!c.dom_star && !c.dow_star)
+		return ado_err_set(e, ADO_E_UNSUPPORTED, 0,
+				   "schedule '%.60s' restricts both day-of-month and day-of-week, which cron reads as "
+				   "either; OnCalendar= cannot say that", expr);
+	if ((c.dow & 0x7f) != 0x7f) {
+		/* runs of days as ranges: "Mon..Fri", "Sat,Sun" */
+		for (int d = 0; d < 7; d++) {
+			int end = d;
+
+			if (!((c.dow >> d) & 1))
+				continue;
+			while (end + 1 < 7 && ((c.dow >> (end + 1)) & 1))
+				end++;
+			o += (size_t)snprintf(dow + o, sizeof(dow) - o, "%s%s%s%s", o ? "," : "", days[d],
+					      end > d + 1 ? ".." : end == d + 1 ? "," : "", end > d ? days[end] : "");
+			d = end;
+		}
+		o += (size_t)snprintf(dow + o, sizeof(dow) - o, " ");
+	}
+	calendar_field(c.month, 1, 12, mon, sizeof(mon));
+	calendar_field(c.dom, 1, 31, dom, sizeof(dom));
+	calendar_field(c.hour, 0, 23, hour, sizeof(hour));
+	calendar_field(c.minute, 0, 59, min, sizeof(min));
+	if ((size_t)snprintf(buf, len, "%s*-%s-%s %s:%s:00 UTC", dow, mon, dom, hour, min) >= len)
+		return ado_err_set(e, ADO_E_UNSUPPORTED, 0, "schedule '%.60s' is too long for OnCalendar=", expr);
+	return 0;
+}

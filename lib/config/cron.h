@@ -35,4 +35,14 @@ time_t ado_cron_next(const struct ado_cron *c, time_t after);
  * in seconds (used to sanity-check a schedule against its RPO). */
 long long ado_cron_max_gap(const struct ado_cron *c, time_t from);
 
+/* The systemd OnCalendar= expression (UTC) for a cron expression or macro:
+ * "*\/15 * * * *" -> "*-*-* *:00/15:00 UTC", "0 2 * * 1-5" -> "Mon..Fri
+ * *-*-* 02:00:00 UTC". A field that is an arithmetic series to its end
+ * becomes FIRST/STEP, other restricted fields a list (day names as ranges).
+ * Vixie cron's rule that either day field may match when both are
+ * restricted has no OnCalendar equivalent: ADO_E_UNSUPPORTED. A bad
+ * expression: ADO_E_CONFIG as from ado_cron_parse; one that does not fit
+ * len: ADO_E_UNSUPPORTED. */
+int ado_cron_to_oncalendar(const char *expr, char *buf, size_t len, struct ado_err *e);
+
 #endif

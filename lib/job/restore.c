@@ -92,26 +92,75 @@ int ado_restore_copy_damaged(const struct ado_err *err)
 	       err->kind == ADO_E_NET || err->kind == ADO_E_REMOTE || err->kind == ADO_E_ARCHIVED;
 }
 
+/* The zone after a date-time: "" (local time), "Z", "+01:00", "-0530".
+ * Returns 0 and *off (seconds east of UTC, *local when none), or -1. */
+static int parse_zone(const char *z, long *off, int *local)
+{
+	int h, m;
+
+	*off = 0;
+	*local = 0;
+	if (*z == '.')		/* fractions of a second are dropped */
+		for (z++; *z >= '0' && *z <= '9'; z++)
+			;
+	if (!*z) {
+		*local = 1;
+		return 0;
+	}
+	if ((z[0] == 'Z' || z[0] == 'z') && !z[1])
+		return 0;
+	if ((z[0] != '+' && z[0] != '-') ||
+	    (sscanf(z + 1, "%2d:%2d", &h, &m) != 2 && sscanf(z + 1, "%2d%2d", &h, &m) != 2) || h > 23 || m > 59 ||
+	    strlen(z) != (z[3] == ':' ? 6u : 5u))
+		return -1;
+	*off = (z[0] == '-' ? -1 : 1) * (h * 3600L + m * 60L);
+	return 0;
+}
+
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e)
 {
-	static const char *fmts[] = { "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%MZ",
-				      "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+	static const char *fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
+				      "%Y-%m-%d" };
+	size_t n = strlen(s);
 	time_t t = ado_backup_id_time(s);
 
 	if (t != (time_t)-1) {
 		*out = t;
 		return 0;
 	}
+	/* "N minutes|hours|days ago": a duration back from now */
+	if (n > 4 && !strcmp(s + n - 4, " ago")) {
+		char d[64];
+		long long secs;
+
+		if (n - 4 < sizeof(d)) {
+			memcpy(d, s, n - 4);
+			d[n - 4] = '\0';
+			if (ado_duration_parse(d, &secs, NULL) == 0) {
+				*out = time(NULL) - (time_t)secs;
+				return 0;
+			}
+		}
+	}
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		struct tm tm = { 0 };
 		const char *end = strptime(s, fmts[i], &tm);
-		if (end && *end == '\0') {
-			*out = timegm(&tm);
-			return 0;
-		}
+		long off;
+		int local;
+
+		/* a date alone is midnight, local time */
+		if (!end || parse_zone(end, &off, &local) < 0 || (i == 4 && !local))
+			continue;
+		if (local) {
+			tm.tm_isdst = -1;
+			*out = mktime(&tm);
+		} else
+			*out = timegm(&tm) - off;
+		return 0;
 	}
 	ado_err_set(e, ADO_E_USAGE, 0, "cannot read time '%s'", s);
-	return ado_err_hint(e, "write it as UTC: '2026-11-25 22:15', '2026-11-25T22:15:00Z' or a backup id");
+	return ado_err_hint(e, "write '2026-11-25 22:15' (local time), '2026-11-25T22:15:00Z' or '...+01:00', "
+			    "'2 hours ago', or a backup id");
 }
 
 int ado_artifact_matches(const struct ado_artifact *a, const char *t)

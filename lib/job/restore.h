@@ -51,7 +51,10 @@ int ado_restore_next_copy(const struct ado_config *cfg, const char *job, const c
 /* Did err come from a damaged copy (worth trying another destination's)? */
 int ado_restore_copy_damaged(const struct ado_err *err);
 
-/* "2026-11-25", "2026-11-25 22:15", "2026-11-25T22:15:00Z", a backup id -> UTC time. */
+/* A time for --before: RFC 3339 with Z or an offset ("2026-11-30T11:55:30+01:00"),
+ * a date and time without a zone or a date alone (local time: "2026-11-25 22:15",
+ * "2026-11-25"), "N minutes|hours|days ago" (any ado_duration_parse duration),
+ * or a backup id (UTC). Else -1 with ADO_E_USAGE and a hint. */
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e);
 
 /* "backup JOB/ID (taken TIME, destination URL)": every restore names the one it used. */

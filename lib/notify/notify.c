@@ -132,9 +132,9 @@ int ado_notify_new(const struct ado_config *cfg, struct ado_notify **out, struct
 		const char *var, *name, *token;
 		enum ado_channel_kind kind;
 	} envs[] = {
-		{ "ALERT_WEBHOOK_URL", "alert-webhook", NULL, ADO_CH_WEBHOOK },
+		{ "ALERT_WEBHOOK_URL", "webhook", NULL, ADO_CH_WEBHOOK },
 		{ "SLACK_WEBHOOK_URL", "slack", NULL, ADO_CH_SLACK },
-		{ "STATUS_PAGE_API", "status-page", "STATUS_PAGE_TOKEN", ADO_CH_STATUSPAGE },
+		{ "STATUS_PAGE_API", "statuspage", "STATUS_PAGE_TOKEN", ADO_CH_STATUSPAGE },
 	};
 	for (size_t i = 0; i < sizeof(envs) / sizeof(envs[0]); i++) {
 		const char *v = getenv(envs[i].var);
@@ -176,22 +176,39 @@ int ado_notify_select(struct ado_notify *n, const char *const *names, size_t nna
 	for (size_t i = 0; i < n->n; i++)
 		n->chans[i].selected = 0;
 	for (size_t k = 0; k < nnames; k++) {
-		size_t i;
-		for (i = 0; i < n->n; i++)
-			if (strcmp(n->chans[i].ch->name, names[k]) == 0)
-				break;
-		if (i == n->n) {
+		/* the names these channels had before they were named as their types */
+		const char *name = !strcmp(names[k], "alert-webhook") ? "webhook"
+				 : !strcmp(names[k], "status-page") ? "statuspage" : names[k];
+		int kind = -1, found = 0;
+
+		for (int t = ADO_CH_SLACK; t <= ADO_CH_EMAIL; t++)
+			if (!strcmp(name, kind_name((enum ado_channel_kind)t)))
+				kind = t;
+		/* a channel's own name first; else a type means every channel of it */
+		for (size_t i = 0; i < n->n; i++)
+			if (!strcmp(n->chans[i].ch->name, name))
+				found = 1;
+		for (size_t i = 0; i < n->n; i++) {
+			if (found ? strcmp(n->chans[i].ch->name, name) != 0 : (int)n->chans[i].ch->kind != kind)
+				continue;
+			if (!n->chans[i].selected)
+				count++;
+			n->chans[i].selected = 1;
+			found = 1;
+		}
+		if (!found) {
 			char known[400] = "";
 			size_t o = 0;
 			for (size_t j = 0; j < n->n && o < sizeof(known); j++)
 				o += snprintf(known + o, sizeof(known) - o, "%s'%s'", j ? ", " : "",
 					      n->chans[j].ch->name);
-			ado_err_set(e, ADO_E_USAGE, 0, "unknown channel '%s'", names[k]);
-			return ado_err_hint(e, "channels defined here: %s", known);
+			if (kind >= 0)
+				ado_err_set(e, ADO_E_USAGE, 0, "no channel of type '%s'", name);
+			else
+				ado_err_set(e, ADO_E_USAGE, 0, "unknown channel '%s'", names[k]);
+			return ado_err_hint(e, "channels defined here: %s; or a type: webhook, slack, statuspage, "
+					    "email", known);
 		}
-		if (!n->chans[i].selected)
-			count++;
-		n->chans[i].selected = 1;
 	}
 	if (nnames)
 		return count;

@@ -75,19 +75,22 @@ struct ado_notify {
 };
 
 /* Gather the channels of cfg (kept by pointer: cfg must outlive *out) plus the
- * environment's: ALERT_WEBHOOK_URL -> webhook 'alert-webhook', SLACK_WEBHOOK_URL
- * -> slack 'slack', STATUS_PAGE_API with STATUS_PAGE_TOKEN -> statuspage
- * 'status-page', each only when cfg has no channel of that kind. No channel at
+ * environment's, each named as its type: ALERT_WEBHOOK_URL -> 'webhook',
+ * SLACK_WEBHOOK_URL -> 'slack', STATUS_PAGE_API with STATUS_PAGE_TOKEN ->
+ * 'statuspage', each only when cfg has no channel of that kind. No channel at
  * all: -1 with ADO_E_CONFIG and a hint naming the variables and the section. */
 int ado_notify_new(const struct ado_config *cfg, struct ado_notify **out, struct ado_err *e);
 void ado_notify_free(struct ado_notify *n);
 
-/* Choose channels: the nnames named ones (whatever their severities), or when
+/* Choose channels: the nnames named ones (whatever their severities; a name
+ * that is no channel's but a type - webhook, slack, statuspage, email - means
+ * every channel of that type; 'alert-webhook' and 'status-page', the old
+ * names of the environment's channels, stand for 'webhook' and 'statuspage'), or when
  * nnames is 0 every channel whose severities include severity - except
  * statuspage channels, which are chosen by default only when with_status is
  * set (a backup alert must not flip a public status page by accident).
  * Returns how many were chosen (may be 0), or -1 with ADO_E_USAGE for an
- * unknown name (the hint lists the known ones). */
+ * unknown name or a type no channel has (the hint lists the known ones). */
 int ado_notify_select(struct ado_notify *n, const char *const *names, size_t nnames, int severity,
 		      int with_status, struct ado_err *e);
 

@@ -288,6 +288,10 @@ run 2 V --job p "$A"
 expect_err "give either --job or references, not both"
 run 2 V --job nosuch
 expect_err "ado-verify: no job 'nosuch' in '$CFG'"
+expect_err "hint: the jobs there are: j, p, q, empty"
+run 2 V --job emty
+expect_err "ado-verify: no job 'emty' in '$CFG'"
+expect_err "hint: did you mean 'empty'?"
 
 check "no scratch data left behind by any run" test -z "$(ls -A "$T/vtmp")"
 

@@ -143,6 +143,13 @@ t1=$(date -u -d "$(sed -E 's/(....)(..)(..)T(..)(..)(..)Z/\1-\2-\3 \4:\5:\6/' <<
 run 0 ado-restore -c "$CFG" --job j --before "$t1" --to-dir "$T/b3"
 expect_out "from backup j/$ID1"
 check "--before the second backup picks the first" test "$(cat "$T/b3/a.txt")" = "version one"
+# RFC 3339 with an offset: the same instant written one hour east of UTC
+t1z=$(TZ=CET-1 date -d "$t1 UTC" '+%Y-%m-%dT%H:%M:%S+01:00')
+run 0 ado-restore -c "$CFG" --job j --dry-run --before "$t1z" --to-dir "$T/b3z"
+expect_out "from backup j/$ID1"
+# N days ago: nothing that old here
+run 1 ado-restore -c "$CFG" --job j --before "1 days ago" --to-dir "$T/b3a"
+expect_err "no complete backup of job 'j' matches"
 run 0 ado-restore -c "$CFG" --job j --before "$ID2" --to-dir "$T/b4"
 expect_out "from backup j/$ID2"
 run 1 ado-restore -c "$CFG" --job j --before "2000-01-01" --to-dir "$T/b5"

@@ -3,15 +3,6 @@
 # any message made into valid JSON, stdin and its cap, secrets never shown.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-# start_receiver NAME MODE [ARG]: a loopback receiver; sets RPORT and RLOG.
-start_receiver() {
-	local name=$1; shift
-	RPORT=$(free_port); RLOG=$T/$name.log; : >"$RLOG"
-	/usr/bin/python3 "$TOP/tests/lib/receiver.py" "$RPORT" "$RLOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
-	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
-	wait_port "$RPORT" 5
-}
-nreq() { wc -l <"$1" | tr -d ' '; }
 # req_is DESC LOG WHICH EXPR WANT: python EXPR over a request of LOG (r: the record,
 # h: its headers, b: its JSON body) must print as WANT. WHICH is the request's
 # index, or the start of its path (channels are sent to in parallel).
@@ -62,15 +53,17 @@ export STATUS_PAGE_TOKEN=$TOKEN
 
 run 2 ado-notify --channel nosuch "x"
 expect_err "unknown channel 'nosuch'"
-expect_err "hint: channels defined here: 'alert-webhook', 'slack', 'status-page'"
+expect_err "hint: channels defined here: 'webhook', 'slack', 'statuspage'; or a type: webhook, slack, statuspage, email"
+run 2 ado-notify --channel email "x"
+expect_err "ado-notify: no channel of type 'email'"
 run 2 ado-notify --channel slack </dev/null
 expect_err "empty message"
 
 # --- dry run: what would go, secrets redacted, nothing sent ---
 run 0 ado-notify --dry-run --severity critical --status major_outage --job critical_data "disk full"
 expect_out "# channel 'slack' (slack): POST http://127.0.0.1:$RPORT/<redacted>"
-expect_out "# channel 'alert-webhook' (webhook): POST http://127.0.0.1:$RPORT/<redacted>"
-expect_out "# channel 'status-page' (statuspage): POST $STATUS_PAGE_API"
+expect_out "# channel 'webhook' (webhook): POST http://127.0.0.1:$RPORT/<redacted>"
+expect_out "# channel 'statuspage' (statuspage): POST $STATUS_PAGE_API"
 expect_out "Authorization: Bearer <redacted>"
 expect_out '"message":"disk full"'
 expect_no_out "$TOKEN"
@@ -111,9 +104,15 @@ req_is "statuspage message" "$RLOG" "$SP" 'b["message"]' "critical backup failed
 : >"$RLOG"
 run 0 ado-notify -v "info without --status"
 expect_err "channel 'slack' accepted the notice (HTTP 200, 1 attempt)"
-expect_no_err "status-page"
+expect_no_err "statuspage"
 check "status page left alone without --status" test "$(nreq "$RLOG")" = 2
+# the plan's names: --channel webhook / statuspage (named as their types)
 : >"$RLOG"
+run 0 ado-notify --channel webhook --channel statuspage --severity critical "by the plan's names"
+check "webhook and statuspage: two requests" test "$(nreq "$RLOG")" = 2
+req_is "statuspage by its new name" "$RLOG" /api 'b["status"]' "major_outage"
+: >"$RLOG"
+# the old names stay as aliases
 run 0 ado-notify --channel status-page --severity critical "named"
 req_is "named status page: status from severity" "$RLOG" 0 'b["status"]' "major_outage"
 check "only the named channel" test "$(nreq "$RLOG")" = 1
@@ -190,6 +189,10 @@ run 0 ado-notify -c "$T/ado.yml" --dry-run --severity critical "x"
 expect_out "X-Api-Key: <redacted>"
 expect_out "X-Source: ado-dr"
 expect_no_out "key-0123456789"
+# a type picks every channel of it: the config's webhook 'oncall', not the slack one
+run 0 ado-notify -c "$T/ado.yml" --dry-run --channel webhook "x"
+expect_out "# channel 'oncall' (webhook): POST http://127.0.0.1:$RPORT/"
+expect_no_out "# channel 'chat'"
 unset MY_SLACK_URL
 : >"$RLOG"
 run 3 ado-notify -c "$T/ado.yml" --severity critical "secret missing for one channel"

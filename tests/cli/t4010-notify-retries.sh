@@ -3,14 +3,6 @@
 # other 4xx, the time bound holds, and one channel down gives exit 3.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-start_receiver() {
-	local name=$1; shift
-	RPORT=$(free_port); RLOG=$T/$name.log; : >"$RLOG"
-	/usr/bin/python3 "$TOP/tests/lib/receiver.py" "$RPORT" "$RLOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
-	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
-	wait_port "$RPORT" 5
-}
-nreq() { wc -l <"$1" | tr -d ' '; }
 elapsed_below() { [ $(( $(date +%s) - START )) -lt "$1" ]; }
 
 TOKEN=tok-0a1b2c3d4e5f
@@ -20,7 +12,7 @@ SECRET=T0AAA/B0BBB/rEtRySeCrEt
 start_receiver flaky fail-first 2
 export ALERT_WEBHOOK_URL="http://127.0.0.1:$RPORT/hook/$SECRET"
 run 0 ado-notify -v --timeout 20s "retry me"
-expect_err "channel 'alert-webhook' accepted the notice (HTTP 200, 3 attempts)"
+expect_err "channel 'webhook' accepted the notice (HTTP 200, 3 attempts)"
 check "receiver saw 3 requests" test "$(nreq "$RLOG")" = 3
 check "the same payload each time" /usr/bin/python3 -c '
 import json, sys
@@ -33,7 +25,7 @@ export ALERT_WEBHOOK_URL="http://127.0.0.1:$RPORT/hook/$SECRET"
 START=$(date +%s)
 run 1 ado-notify --timeout 3s --severity critical "nobody listens"
 check "gave up within the bound" elapsed_below 5
-expect_err "ado-notify: channel 'alert-webhook' failed: HTTP 500 after "
+expect_err "ado-notify: channel 'webhook' failed: HTTP 500 after "
 expect_err "(time bound reached): internal error upstream"
 expect_no_err "$SECRET"
 check "more than one attempt" test "$(nreq "$RLOG")" -ge 2
@@ -52,7 +44,7 @@ export ALERT_WEBHOOK_URL="http://127.0.0.1:$RPORT/hook/$SECRET"
 START=$(date +%s)
 run 1 ado-notify --timeout 2s "hello?"
 check "timeout fired within the bound" elapsed_below 4
-expect_err "channel 'alert-webhook' failed: no answer from 'http://127.0.0.1:$RPORT' within"
+expect_err "channel 'webhook' failed: no answer from 'http://127.0.0.1:$RPORT' within"
 expect_no_err "$SECRET"
 
 # nothing listening: connection errors are retried, then reported
@@ -61,14 +53,14 @@ export ALERT_WEBHOOK_URL="http://127.0.0.1:$DEAD/hook/$SECRET"
 START=$(date +%s)
 run 1 ado-notify --timeout 2s "refused"
 check "refused within the bound" elapsed_below 4
-expect_err "channel 'alert-webhook' failed: cannot reach 'http://127.0.0.1:$DEAD'"
+expect_err "channel 'webhook' failed: cannot reach 'http://127.0.0.1:$DEAD'"
 expect_err "attempts, time bound reached)"
 
 # 404: not retried
 start_receiver gone 404
 export ALERT_WEBHOOK_URL="http://127.0.0.1:$RPORT/hook/$SECRET"
 run 1 ado-notify --timeout 10s "gone"
-expect_err "channel 'alert-webhook' failed: HTTP 404 after 1 attempt: no such hook"
+expect_err "channel 'webhook' failed: HTTP 404 after 1 attempt: no such hook"
 expect_err "hint: the server refused the notice: check the channel's URL"
 check "exactly one request" test "$(nreq "$RLOG")" = 1
 
@@ -97,12 +89,12 @@ export STATUS_PAGE_API="http://127.0.0.1:$DEAD/api/status" STATUS_PAGE_TOKEN=$TO
 START=$(date +%s)
 run 3 ado-notify --timeout 2s --severity critical "half the world is down"
 check "partial within the bound" elapsed_below 4
-expect_err "channel 'alert-webhook' failed"
+expect_err "channel 'webhook' failed"
 expect_no_err "channel 'slack'"
 check "slack got it" test "$(nreq "$UPLOG")" = 1
 # all three, two down (status page too): still 3, token never shown
 run 3 ado-notify --timeout 2s --severity critical --status major_outage "two down"
-expect_err "channel 'status-page' failed: cannot reach 'http://127.0.0.1:$DEAD'"
+expect_err "channel 'statuspage' failed: cannot reach 'http://127.0.0.1:$DEAD'"
 expect_no_err "$TOKEN"
 expect_no_err "$SECRET"
 expect_no_out "$TOKEN"

@@ -5,15 +5,6 @@
 
 command -v openssl >/dev/null || skip_all "openssl not installed"
 
-start_receiver() {
-	local name=$1; shift
-	RPORT=$(free_port); RLOG=$T/$name.log; : >"$RLOG"
-	/usr/bin/python3 "$TOP/tests/lib/receiver.py" "$RPORT" "$RLOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
-	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
-	wait_port "$RPORT" 5
-}
-nreq() { wc -l <"$1" | tr -d ' '; }
-
 SECRET=T0AAA/B0BBB/tLsSeCrEt
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null

@@ -4,14 +4,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 # start_sink NAME [MODE [N]]: sets SPORT and SLOG
-start_sink() {
-	local name=$1; shift
-	SPORT=$(free_port); SLOG=$T/$name.log; : >"$SLOG"
-	/usr/bin/python3 "$TOP/tests/lib/smtp_sink.py" "$SPORT" "$SLOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
-	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
-	wait_port "$SPORT" 5
-}
-nreq() { wc -l <"$1" | tr -d ' '; }
+start_sink() { start_server smtp_sink.py "$@"; local r=$?; SPORT=$SRV_PORT; SLOG=$SRV_LOG; return $r; }
 config() { # config FILE PORT [starttls]
 	cat >"$1" <<Y
 notifications:

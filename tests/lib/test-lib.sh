@@ -89,5 +89,20 @@ wait_port() {
 	return 1
 }
 
+# start_server SCRIPT NAME [ARG...]: run tests/lib/SCRIPT PORT LOG PIDFILE ARG... on a
+# free loopback port (a receiver that logs one JSON line per request), stopped at
+# exit; sets SRV_PORT and SRV_LOG.
+start_server() {
+	local script=$1 name=$2; shift 2
+	SRV_PORT=$(free_port); SRV_LOG=$T/$name.log; : >"$SRV_LOG"
+	/usr/bin/python3 "$TOP/tests/lib/$script" "$SRV_PORT" "$SRV_LOG" "$T/$name.pid" "$@" >"$T/$name.out" 2>&1 &
+	at_exit "kill \$(cat '$T/$name.pid' 2>/dev/null) 2>/dev/null"
+	wait_port "$SRV_PORT" 5
+}
+# start_receiver NAME MODE [ARG]: the HTTP receiver (receiver.py); sets RPORT and RLOG.
+start_receiver() { start_server receiver.py "$@"; local r=$?; RPORT=$SRV_PORT; RLOG=$SRV_LOG; return $r; }
+# nreq LOG: how many requests a receiver logged.
+nreq() { wc -l <"$1" | tr -d ' '; }
+
 # A 32-byte key file, 0600.
 make_key() { head -c 32 /dev/urandom > "$1"; chmod 600 "$1"; }

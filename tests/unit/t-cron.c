@@ -182,8 +182,47 @@ static void test_max_gap(void)
 	is_int(ado_cron_max_gap(&c, from), -1, "never fires -> -1");
 }
 
+/* cron -> systemd OnCalendar=; systemd-analyze calendar accepts each of the
+ * expected strings. */
+static void test_oncalendar(void)
+{
+	static const struct { const char *cron, *cal; } cases[] = {
+		{ "*/15 * * * *", "*-*-* *:00/15:00 UTC" },
+		{ "0 2 * * *", "*-*-* 02:00:00 UTC" },
+		{ "0 * * * *", "*-*-* *:00:00 UTC" },
+		{ "* * * * *", "*-*-* *:*:00 UTC" },
+		{ "5/20 * * * *", "*-*-* *:05/20:00 UTC" },
+		{ "30 8,20 * * *", "*-*-* 08,20:30:00 UTC" },
+		{ "0 0 * * 1-5", "Mon..Fri *-*-* 00:00:00 UTC" },
+		{ "0 0 * * sat,sun", "Sun,Sat *-*-* 00:00:00 UTC" },
+		{ "0 0 * * 1,2", "Mon,Tue *-*-* 00:00:00 UTC" },
+		{ "0 3 1 */3 *", "*-01/3-01 03:00:00 UTC" },
+		{ "0 12 29 2 *", "*-02-29 12:00:00 UTC" },
+		{ "@daily", "*-*-* 00:00:00 UTC" },
+		{ "@weekly", "Sun *-*-* 00:00:00 UTC" },
+	};
+	char buf[128];
+	struct ado_err e;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *cron = cases[i].cron, *cal = cases[i].cal;
+
+		ado_err_clear(&e);
+		is_int(ado_cron_to_oncalendar(cron, buf, sizeof(buf), &e), 0, "'%s' converts", cron);
+		is_str(buf, cal, "'%s' -> the expected calendar", cron);
+	}
+	is_int(ado_cron_to_oncalendar("0 0 1 * 1", buf, sizeof(buf), &e), -1, "both day fields: refused");
+	is_int(e.kind, ADO_E_UNSUPPORTED, "... as unsupported");
+	like(e.msg, "restricts both day-of-month and day-of-week", "... saying why");
+	is_int(ado_cron_to_oncalendar("0 25 * * *", buf, sizeof(buf), &e), -1, "a bad expression: refused");
+	is_int(e.kind, ADO_E_CONFIG, "... as a config error");
+	is_str(e.msg, "hour field: '25' is out of range 0-23", "... with the parser's message");
+	is_int(ado_cron_to_oncalendar("1,2,4,7,11,16,22,29,37,46 * * * *", buf, 20, &e), -1, "too long for buf: refused");
+}
+
 int main(void)
 {
+	test_oncalendar();
 	test_parse();
 	test_errors();
 	test_match();

@@ -60,13 +60,20 @@ static void test_channels(void)
 	unsetenv("STATUS_PAGE_TOKEN");
 	is_int(ado_notify_new(cfg, &n, &e), 0, "environment channels");
 	is_int((long long)n->n, 2, "two of them");
-	is_str(n->chans[0].ch->name, "alert-webhook", "ALERT_WEBHOOK_URL -> alert-webhook");
-	is_str(n->chans[1].ch->name, "status-page", "STATUS_PAGE_API -> status-page");
+	is_str(n->chans[0].ch->name, "webhook", "ALERT_WEBHOOK_URL -> webhook");
+	is_str(n->chans[1].ch->name, "statuspage", "STATUS_PAGE_API -> statuspage");
 	is_int(ado_notify_select(n, NULL, 0, ADO_SEV_CRITICAL, 0, &e), 1, "status page not chosen without --status");
 	is_int(ado_notify_select(n, NULL, 0, ADO_SEV_CRITICAL, 1, &e), 2, "... and chosen with it");
 	is_int(ado_notify_select(n, bad, 1, ADO_SEV_INFO, 0, &e), -1, "unknown channel name");
 	is_int(e.kind, ADO_E_USAGE, "... is a usage error");
-	like(e.hint, "'alert-webhook', 'status-page'", "... listing the known ones");
+	like(e.hint, "'webhook', 'statuspage'; or a type", "... listing the known ones");
+	{
+		const char *alias[] = { "alert-webhook", "status-page" }, *email[] = { "email" };
+
+		is_int(ado_notify_select(n, alias, 2, ADO_SEV_INFO, 0, &e), 2, "the old names still work");
+		is_int(ado_notify_select(n, email, 1, ADO_SEV_INFO, 0, &e), -1, "a type no channel has");
+		is_str(e.msg, "no channel of type 'email'", "... says so");
+	}
 	is_int(ado_notify_select(n, names, 1, ADO_SEV_INFO, 0, &e), -1, "slack is not defined here");
 
 	is_int(ado_notify_select(n, NULL, 0, ADO_SEV_CRITICAL, 1, &e), 2, "both chosen");
