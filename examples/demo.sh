@@ -62,7 +62,9 @@ ls -l "$REF2"
 
 say "corrupt one byte of the offsite copy and verify again"
 ART=$(ls "$REF2"/*.tar.zst.enc)
-printf 'X' | dd of="$ART" bs=1 seek=5000 conv=notrunc 2>/dev/null
+# (a different byte for sure: the one there, plus one; 'X' is already there once in 256 runs)
+BYTE=$(od -An -tu1 -j5000 -N1 "$ART" | tr -d ' ')
+printf "\\$(printf %03o $(( (BYTE + 1) % 256 )))" | dd of="$ART" bs=1 seek=5000 conv=notrunc 2>/dev/null
 if ado-verify -c "$D/backup-strategy.yml" "$REF1" "$REF2"; then
 	echo "demo: verify did not catch the corruption" >&2; exit 1
 else
