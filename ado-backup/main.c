@@ -12,6 +12,7 @@
 #include "job/backup.h"
 #include "job/cli.h"
 #include "job/schedule.h"
+#include "job/metrics.h"
 #include "config/config.h"
 #include "format/crypt.h"
 #include "base/log.h"
@@ -118,6 +119,15 @@ static int schedule(const struct ado_config *cfg, const char *cfgpath, int what,
 		fputs(b.data, stdout);
 	ado_buf_free(&b);
 	return status;
+}
+
+static void write_metrics(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_report *rep)
+{
+	struct ado_err me;
+
+	ado_err_clear(&me);
+	if (ado_metrics_backup(cfg, job, rep, &me) < 0)
+		ado_metrics_warn(&me);
 }
 
 int main(int argc, char **argv)
@@ -228,9 +238,15 @@ int main(int argc, char **argv)
 	ado_sig_install();
 	for (size_t i = 0; i < njobs; i++) {
 		struct ado_backup_report rep;
+		int brc;
 		ado_err_clear(&e);
-		if (ado_backup_run(cfg, jobs[i], &bo, print_ref, NULL, &rep, &e) < 0) {
+		brc = ado_backup_run(cfg, jobs[i], &bo, print_ref, NULL, &rep, &e);
+		if (brc < 0)
 			ado_log_err(&e);
+		/* a run another one locked out, or a dry run, leaves the metrics as they are */
+		if (!bo.dry_run && !(brc < 0 && (e.kind == ADO_E_LOCKED || e.kind == ADO_E_INTERRUPTED)))
+			write_metrics(cfg, jobs[i], &rep);
+		if (brc < 0) {
 			if (e.kind == ADO_E_INTERRUPTED) {
 				status = ado_sig_exit(ado_interrupted());
 				goto out;

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/sig.h"
 #include "job/cli.h"
+#include "job/metrics.h"
 #include "job/restore.h"
 #include "recover/recover.h"
 
@@ -169,6 +170,13 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (e.kind != ADO_E_NONE || (status != ADO_EXIT_OK && e.msg[0]))
 		ado_log_err(&e);
+	/* a drill or a recovery that ran leaves its record in the history: the metrics follow it */
+	if ((drill || plan) && !ro.dry_run && status != ADO_EXIT_USAGE && status != ADO_EXIT_LOCKED) {
+		struct ado_err me;
+		ado_err_clear(&me);
+		if (ado_recover_metrics(cfg, &me) < 0)
+			ado_metrics_warn(&me);
+	}
 	ado_buf_free(&out);
 	ado_plan_free(plan);
 	ado_config_free(cfg);

@@ -18,6 +18,7 @@
 #include "base/sig.h"
 #include "job/verify.h"
 #include "job/freshness.h"
+#include "job/metrics.h"
 
 struct ctx {
 	const struct ado_config *cfg;
@@ -28,6 +29,7 @@ struct ctx {
 	int rpo_missed;
 	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
+	size_t *job_ok, *job_failed;	/* per job of the config, for the metrics */
 };
 
 static void usage(FILE *f)
@@ -108,6 +110,10 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	const char *word = e ? "FAIL" : "ok", *jword = e ? "fail" : "ok";
 	int repeat = 0;
 
+	const struct ado_job *jb = job && c->job_ok ? ado_config_job(c->cfg, job) : NULL;
+
+	if (jb)
+		(e ? c->job_failed : c->job_ok)[jb - c->cfg->jobs]++;
 	if (e) {
 		char raw[1400];
 		ado_log_redact_copy(reason, sizeof(reason), ado_err_str(e, raw, sizeof(raw)));
@@ -290,6 +296,8 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 struct rpo_ctx {
 	int json, quiet;
 	size_t stale, unchecked;
+	struct ado_fresh_row *rows;	/* this job's, for the metrics */
+	size_t nrows;
 };
 
 static void rpo_row(const struct ado_fresh_row *r, void *arg)
@@ -298,6 +306,12 @@ static void rpo_row(const struct ado_fresh_row *r, void *arg)
 	static const char *const jword[] = { "ok", "stale", "none", "unchecked", "unwatched" };
 	struct rpo_ctx *c = arg;
 	char age[64] = "", target[64] = "", why[1400] = "";
+	struct ado_fresh_row *more = realloc(c->rows, (c->nrows + 1) * sizeof(*more));
+
+	if (more) {
+		c->rows = more;
+		c->rows[c->nrows++] = *r;
+	}
 
 	if (r->state == ADO_FRESH_STALE || r->state == ADO_FRESH_NONE)
 		c->stale++;
@@ -373,11 +387,16 @@ static int rpo_watch(const struct ado_config *cfg, char **jobs, int njobs, long 
 		int wanted = njobs == 0;
 		for (int k = 0; k < njobs && !wanted; k++)
 			wanted = strcmp(jobs[k], cfg->jobs[i].name) == 0;
+		c.nrows = 0;
 		if (wanted && ado_fresh_check(cfg, &cfg->jobs[i], now, grace, rpo_row, &c, &e) < 0) {
 			ado_log_err(&e);
+			free(c.rows);
 			return ADO_EXIT_FAIL;
 		}
+		if (wanted && !ado_interrupted() && ado_metrics_fresh(cfg, &cfg->jobs[i], c.rows, c.nrows, &e) < 0)
+			ado_metrics_warn(&e);
 	}
+	free(c.rows);
 	if (ado_interrupted())
 		return ado_sig_exit(ado_interrupted());
 	if (c.stale) {
@@ -392,6 +411,24 @@ static int rpo_watch(const struct ado_config *cfg, char **jobs, int njobs, long 
 		return ADO_EXIT_UNCHECKED;
 	}
 	return ADO_EXIT_OK;
+}
+
+/* One file per job that this run checked (a metrics failure is a warning only). */
+static void write_metrics(const struct ctx *c, const struct timespec *t0)
+{
+	struct timespec t1;
+	struct ado_err e;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (size_t i = 0; i < c->cfg->njobs; i++) {
+		if (c->job_ok[i] + c->job_failed[i] == 0)
+			continue;
+		ado_err_clear(&e);
+		if (ado_metrics_verify(c->cfg, c->cfg->jobs[i].name, c->level_name, c->job_ok[i], c->job_failed[i],
+				       (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9,
+				       &e) < 0)
+			ado_metrics_warn(&e);
+	}
 }
 
 int main(int argc, char **argv)
@@ -412,6 +449,7 @@ int main(int argc, char **argv)
 	struct ado_err e;
 	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL, *grace_s = NULL;
 	long long since = 0, grace = 300;
+	struct timespec t0 = { 0 };
 	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0;
 
 	ado_log_init("ado-verify");
@@ -510,6 +548,11 @@ int main(int argc, char **argv)
 	}
 	c.cfg = cfg;
 	c.vo.keyring = k;
+	if (!(c.job_ok = calloc(cfg->njobs + 1, sizeof(size_t))) || !(c.job_failed = calloc(cfg->njobs + 1, sizeof(size_t)))) {
+		ado_error("out of memory");
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ado_sig_install();
 	if (job) {
 		if (verify_job(&c, job, since) < 0)
@@ -540,7 +583,11 @@ int main(int argc, char **argv)
 		status = ADO_EXIT_USAGE;
 	} else
 		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+	if (!ado_interrupted())
+		write_metrics(&c, &t0);
 out:
+	free(c.job_ok);
+	free(c.job_failed);
 	if (c.log)
 		fclose(c.log);
 	ado_keyring_free(k);

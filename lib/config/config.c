@@ -405,19 +405,31 @@ int cfg_get_str_list(struct pctx *p, const yaml_node_t *n, const char *what, con
 
 /* ---- the top level -------------------------------------------------------- */
 
+/* metrics: { dir: PATH }: the node_exporter textfile folder (lib/job/metrics.h). */
+static int parse_metrics(struct pctx *p, const yaml_node_t *map)
+{
+	static const char *const keys[] = { "dir", NULL };
+	yaml_node_t *v[MAX_KEYS];
+
+	if (cfg_map_fields(p, map, "'metrics'", keys, v, NULL) < 0)
+		return -1;
+	return v[0] ? cfg_get_path(p, v[0], "'dir' of 'metrics'", &p->c->metrics_dir) : 0;
+}
+
 /* `recovery:` is the recovery plan: lib/recover parses it (its own file format
  * too, with --plan FILE); here it is only allowed. */
 static int parse_root(struct pctx *p, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "state_dir", "encryption", "databases", "storage", "notifications",
-					    "backup_jobs", "recovery", NULL };
+					    "backup_jobs", "recovery", "metrics", NULL };
 	yaml_node_t *v[MAX_KEYS];
 
 	if (cfg_map_fields(p, root, "the top level", keys, v, NULL) < 0)
 		return -1;
 	if ((v[0] && cfg_get_path(p, v[0], "'state_dir'", &p->c->state_dir) < 0) ||
 	    (v[1] && cfg_parse_encryption(p, v[1]) < 0) || (v[2] && cfg_parse_databases(p, v[2]) < 0) ||
-	    (v[3] && cfg_parse_storage(p, v[3]) < 0) || (v[4] && cfg_parse_notifications(p, v[4]) < 0))
+	    (v[3] && cfg_parse_storage(p, v[3]) < 0) || (v[4] && cfg_parse_notifications(p, v[4]) < 0) ||
+	    (v[7] && parse_metrics(p, v[7]) < 0))
 		return -1;
 	if (v[5]) {
 		if (cfg_map_unique(p, v[5], "'backup_jobs'") < 0)
@@ -759,6 +771,7 @@ void ado_config_free(struct ado_config *c)
 		return;
 	free(c->path);
 	free(c->state_dir);
+	free(c->metrics_dir);
 	free(c->key_file);
 	free(c->passphrase_env);
 	for (size_t i = 0; i < c->njobs; i++)

@@ -21,6 +21,7 @@
  *   notifications:
  *     timeout: 60s
  *     channels: { NAME: { type: slack|webhook|statuspage|email, url_env: ..., severities: [...] ... } }
+ *   metrics: { dir: /var/lib/node_exporter/textfile }   # Prometheus text files (job/metrics.h)
  *   backup_jobs: { JOB: { schedule, targets, destinations, retention, encryption, compression,
  *                         compression_level, rpo, rto } }
  *
@@ -160,6 +161,7 @@ struct ado_channel {
 struct ado_config {
 	char *path;		/* file it was loaded from */
 	char *state_dir;	/* default ADO_DEFAULT_STATE_DIR; ADO_STATE_DIR overrides */
+	char *metrics_dir;	/* metrics: { dir: }: node_exporter textfile folder; NULL = no metrics */
 	/* encryption key source */
 	char *key_file;		/* ADO_KEY_FILE overrides */
 	char *passphrase_env;	/* default "ADO_PASSPHRASE" when key_file is unset */

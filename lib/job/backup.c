@@ -23,7 +23,7 @@
 #include "base/sig.h"
 #include "store/store.h"
 
-#define MAX_DESTS 16
+#define MAX_DESTS ADO_BACKUP_MAX_DESTS
 
 struct dest {
 	const struct ado_dest *cfg;
@@ -477,10 +477,12 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 	char *manifest = NULL, *sums = NULL, host[256];
 	size_t mlen = 0, slen = 0;
 	time_t now = o->now ? o->now : time(NULL);
+	struct timespec t0, t1;
 	int rc = -1;
 
 	memset(&r, 0, sizeof(r));
 	memset(rep, 0, sizeof(*rep));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ado_err_clear(&last);
 	r.cfg = cfg;
 	r.job = job;
@@ -639,6 +641,9 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		if (commit(&r, i, manifest, mlen, sums, slen, on_ref, arg) == 0)
 			rep->dests_ok++;
 	}
+	rep->stored_bytes = mlen + slen;
+	for (size_t i = 0; i < r.m->nartifacts; i++)
+		rep->stored_bytes += r.m->artifacts[i].stored_size;
 	if (rep->dests_ok == 0) {
 		ado_err_set(e, ADO_E_IO, 0, "job '%s': no destination stored the backup", job->name);
 		goto out;
@@ -661,6 +666,7 @@ out:
 	for (size_t i = 0; i < r.ndests; i++) {
 		if (!r.dests[i].alive)
 			rep->dests_failed++;
+		rep->dest_ok[i] = rc == 0 && r.dests[i].alive;
 		/* leave no half-written folder behind where the backup failed */
 		if ((rc < 0 || !r.dests[i].alive) && r.dests[i].used && r.dests[i].s && r.m && r.m->id) {
 			char dir[512];
@@ -674,5 +680,8 @@ out:
 	free(manifest);
 	free(sums);
 	ado_lock_release(lock);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	rep->finished = time(NULL);
 	return rc;
 }

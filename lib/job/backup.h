@@ -4,10 +4,15 @@
 #ifndef ADO_BACKUP_H
 #define ADO_BACKUP_H
 
+#include <stdint.h>
+#include <time.h>
+
 #include "config/config.h"
 #include "format/crypt.h"
 #include "base/error.h"
 #include "store/store.h"
+
+#define ADO_BACKUP_MAX_DESTS 16	/* destinations per job */
 
 struct ado_backup_opts {
 	int dry_run;		/* say what would be done, touch nothing */
@@ -23,6 +28,12 @@ struct ado_backup_report {
 	size_t targets_partial;	/* stored, but some files could not be read (exit 3) */
 	size_t warnings;
 	size_t pruned;		/* backups removed by retention */
+	/* for metrics (job/metrics.h) */
+	time_t finished;	/* wall-clock end of the run */
+	double seconds;		/* the run's duration (monotonic clock) */
+	uint64_t stored_bytes;	/* bytes written to each destination that committed (artifacts,
+				 * SHA256SUMS, manifest): the same on every one */
+	unsigned char dest_ok[ADO_BACKUP_MAX_DESTS];	/* [i]: job->dests[i] committed this backup */
 };
 
 /* Called with each stored backup's reference (DEST/JOB/ID) once its manifest

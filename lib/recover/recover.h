@@ -147,4 +147,12 @@ int ado_recover_drill(const struct ado_config *cfg, const char *file, const stru
 int ado_recover_report(const struct ado_config *cfg, long long since, int json, struct ado_buf *report,
 		       struct ado_err *e);
 
+/* ---- metrics ---- */
+
+/* With cfg's metrics: { dir: }, write DIR/ado_recover.prom (job/metrics.h)
+ * from the history: per drill test and for the last recovery its success,
+ * time, duration and data age, and the RTO and RPO targets they were measured
+ * against. No metrics dir: 0, nothing written. */
+int ado_recover_metrics(const struct ado_config *cfg, struct ado_err *e);
+
 #endif

@@ -253,8 +253,10 @@ static void test_unknown_keys(void)
 {
 	refused("unknown top-level key", "backup_job:\n  a: {}\n",
 		"t.yml:1:1: expected one of state_dir, encryption, databases, storage, notifications, backup_jobs, "
-		"recovery in the top level, found unknown key 'backup_job'",
+		"recovery, metrics in the top level, found unknown key 'backup_job'",
 		"did you mean 'backup_jobs'?");
+	refused("unknown metrics key", "metrics: { folder: /x }\n",
+		"t.yml:1:12: expected one of dir in 'metrics', found unknown key 'folder'", NULL);
 	refused("unknown job key", JOB_HEAD TARGETS DESTS "    retension: 30 days\n",
 		"t.yml:7:5: expected one of schedule, targets, destinations, retention, encryption, compression, "
 		"compression_level, rpo, rto in job 'a', found unknown key 'retension'",
