@@ -136,15 +136,8 @@ static int block_write(struct ado_writer *w, const void *buf, size_t n, struct a
 		return failed_before(st, e);
 	while (n > 0) {
 		struct job *j = &st->jobs[(st->head + st->count) % st->njobs];
-		size_t k = st->codec->block - j->inlen;
 
-		if (k > n)
-			k = n;
-		memcpy(j->in + j->inlen, p, k);
-		j->inlen += k;
-		p += k;
-		n -= k;
-		if (j->inlen == st->codec->block && submit(st, e) < 0)
+		if (ado_fill(j->in, &j->inlen, st->codec->block, &p, &n) && submit(st, e) < 0)
 			return -1;
 	}
 	return 0;

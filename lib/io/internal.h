@@ -10,8 +10,22 @@
 #define ADO_IO_INTERNAL_H
 
 #include <pthread.h>
+#include <string.h>
 
 #include "io/io.h"
+
+/* Copy into buf, which holds *len of its cap bytes, as much of the *n bytes
+ * at *p as fits; advance *p, *n and *len. 1 when buf is then full. */
+static inline int ado_fill(unsigned char *buf, size_t *len, size_t cap, const unsigned char **p, size_t *n)
+{
+	size_t k = cap - *len < *n ? cap - *len : *n;
+
+	memcpy(buf + *len, *p, k);
+	*len += k;
+	*p += k;
+	*n -= k;
+	return *len == cap;
+}
 
 /* Initialise a mutex and two conditions: all three, or none (-1). */
 int ado_sync_init(pthread_mutex_t *mu, pthread_cond_t *a, pthread_cond_t *b);

@@ -145,19 +145,11 @@ static int thread_write(struct ado_writer *w, const void *buf, size_t n, struct 
 
 	while (n > 0) {
 		struct slot *s;
-		size_t k;
 
 		if (wait_room(st, e) < 0)
 			return -1;
 		s = &st->slots[st->tail];
-		k = ADO_IO_BUFSIZE - s->len;
-		if (k > n)
-			k = n;
-		memcpy(s->data + s->len, p, k);
-		s->len += k;
-		p += k;
-		n -= k;
-		if (s->len == ADO_IO_BUFSIZE)
+		if (ado_fill(s->data, &s->len, ADO_IO_BUFSIZE, &p, &n))
 			publish(st);
 	}
 	/* report a failure as soon as it is known, not only when blocked */

@@ -532,6 +532,19 @@ static void test_old_streams(void)
 		}
 		ok(decompress_buf(cs[i], z, clen, 65536, &d, &e) == 0 && strcmp(d.sha256, want) == 0,
 		   "an old-style stream from `%s` still decompresses", make[i]);
+		{
+			/* one of our units, then the old-style stream */
+			size_t l1;
+			char *a = compress_buf(cs[i], 0, 2, data, n, &l1, &e), *ab = malloc(l1 + clen);
+			struct ado_digest d2;
+
+			memcpy(ab, a, l1);
+			memcpy(ab + l1, z, clen);
+			ok(decompress_buf(cs[i], ab, l1 + clen, 4097, &d2, &e) == 0 && d2.size == 2 * n,
+			   "... also after a stream of ours");
+			free(a);
+			free(ab);
+		}
 		z[clen / 3] ^= 0x10;
 		is_int(decompress_buf(cs[i], z, clen, 65536, &d, &e), -1, "... and fails once damaged");
 		free(z);
