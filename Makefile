@@ -6,7 +6,7 @@ MANDIR = $(PREFIX)/share/man
 SHAREDIR = $(PREFIX)/share/ado-dr
 COMPDIR = $(PREFIX)/share/bash-completion/completions
 
-PKGS = libpq libarchive libcrypto libcurl yaml-0.1 libzstd liblz4 zlib libxml-2.0
+PKGS = libpq libarchive libcrypto libcurl yaml-0.1 libzstd liblz4 zlib libxml-2.0 libdeflate
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -12,7 +12,7 @@
  *
  * Errors cross back one way: the consumer stores the first downstream error,
  * stops, and the producer reports it on its next write or close. */
-#include "io/io.h"
+#include "io/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +42,29 @@ struct thread_state {
 	int started, joined;
 	int sync_init;		/* mutex and conds initialised */
 };
+
+int ado_sync_init(pthread_mutex_t *mu, pthread_cond_t *a, pthread_cond_t *b)
+{
+	if (pthread_mutex_init(mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(a, NULL) != 0) {
+		pthread_mutex_destroy(mu);
+		return -1;
+	}
+	if (pthread_cond_init(b, NULL) != 0) {
+		pthread_cond_destroy(a);
+		pthread_mutex_destroy(mu);
+		return -1;
+	}
+	return 0;
+}
+
+void ado_sync_destroy(pthread_mutex_t *mu, pthread_cond_t *a, pthread_cond_t *b)
+{
+	pthread_mutex_destroy(mu);
+	pthread_cond_destroy(a);
+	pthread_cond_destroy(b);
+}
 
 static void *consumer(void *arg)
 {
@@ -122,19 +145,11 @@ static int thread_write(struct ado_writer *w, const void *buf, size_t n, struct 
 
 	while (n > 0) {
 		struct slot *s;
-		size_t k;
 
 		if (wait_room(st, e) < 0)
 			return -1;
 		s = &st->slots[st->tail];
-		k = ADO_IO_BUFSIZE - s->len;
-		if (k > n)
-			k = n;
-		memcpy(s->data + s->len, p, k);
-		s->len += k;
-		p += k;
-		n -= k;
-		if (s->len == ADO_IO_BUFSIZE)
+		if (ado_fill(s->data, &s->len, ADO_IO_BUFSIZE, &p, &n))
 			publish(st);
 	}
 	/* report a failure as soon as it is known, not only when blocked */
@@ -194,11 +209,8 @@ static void state_free(struct thread_state *st)
 	/* never closed (or close failed): make the consumer exit without
 	 * touching next, which ado_writer_free() frees after us */
 	stop(st, 1);
-	if (st->sync_init) {
-		pthread_mutex_destroy(&st->mu);
-		pthread_cond_destroy(&st->ready);
-		pthread_cond_destroy(&st->room);
-	}
+	if (st->sync_init)
+		ado_sync_destroy(&st->mu, &st->ready, &st->room);
 	if (st->slots)
 		for (int i = 0; i < st->nslots; i++)
 			free(st->slots[i].data);
@@ -240,17 +252,8 @@ struct ado_writer *ado_thread_writer_new(struct ado_writer *next, int nbufs, str
 		if (!st->slots[i].data)
 			goto oom;
 	}
-	if (pthread_mutex_init(&st->mu, NULL) != 0)
+	if (ado_sync_init(&st->mu, &st->ready, &st->room) < 0)
 		goto oom;
-	if (pthread_cond_init(&st->ready, NULL) != 0) {
-		pthread_mutex_destroy(&st->mu);
-		goto oom;
-	}
-	if (pthread_cond_init(&st->room, NULL) != 0) {
-		pthread_cond_destroy(&st->ready);
-		pthread_mutex_destroy(&st->mu);
-		goto oom;
-	}
 	st->sync_init = 1;
 	w = ado_writer_new(&thread_ops, st, next);
 	if (!w)

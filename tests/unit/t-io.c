@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/internal.h"
 #include "io/io.h"
 
 static int quick;
@@ -383,6 +384,176 @@ static void test_concat(void)
 	}
 }
 
+/* The block codecs (gzip, lz4) at the sizes around their block size, in the
+ * caller's thread and on two workers: the round trip, the system tool, and
+ * a damaged copy of the same output. */
+static void test_blocks(void)
+{
+	const struct ado_block_codec *bc[] = { &ado_gzip_codec, &ado_lz4_codec };
+	enum ado_compression cs[] = { ADO_COMP_GZIP, ADO_COMP_LZ4 };
+	const char *tools[] = { "gzip -dc <", "lz4 -dc <" };
+	char orig[64], comp[64], cmd[256], want[65];
+
+	snprintf(orig, sizeof(orig), "%s/borig", tmpdir);
+	snprintf(comp, sizeof(comp), "%s/bcomp", tmpdir);
+	for (size_t i = 0; i < 2; i++) {
+		size_t b = bc[i]->block;
+		size_t sizes[] = { 0, 1, b - 1, b, b + 1, (quick ? 3 : 7) * b + 12345 };
+		unsigned char *data = make_data(sizes[5]);
+
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++)
+			for (int threads = 0; threads <= 2; threads += 2) {
+				size_t n = sizes[k], clen;
+				struct ado_digest d;
+				struct ado_err e;
+				char *z = compress_buf(cs[i], 0, threads, data, n, &clen, &e);
+
+				if (!ok(z, "%s, %d threads: compress %zu bytes", bc[i]->name, threads, n)) {
+					printf("# %s\n", e.msg);
+					continue;
+				}
+				ado_sha256_hex(data, n, want);
+				ok(decompress_buf(cs[i], z, clen, 100003, &d, &e) == 0 && strcmp(d.sha256, want) == 0 &&
+				   d.size == n, "%s, %d threads, %zu bytes: the round trip gives them back", bc[i]->name,
+				   threads, n);
+				write_file(orig, data, n);
+				write_file(comp, z, clen);
+				snprintf(cmd, sizeof(cmd), "%s %s | cmp -s - %s", tools[i], comp, orig);
+				is_int(run(cmd), 0, "%s, %zu bytes: `%s` reads our output", bc[i]->name, n, tools[i]);
+				/* damaged: a flipped byte in the last unit's payload, or cut short */
+				z[clen - 12] ^= 0x41;
+				write_file(comp, z, clen);
+				is_int(decompress_buf(cs[i], z, clen, 100003, &d, &e), -1,
+				       "%s, %zu bytes: a flipped byte fails", bc[i]->name, n);
+				is_int(e.kind, ADO_E_FORMAT, "%s, %zu bytes: ... as a format error", bc[i]->name, n);
+				snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", tools[i], comp);
+				ok(run(cmd) != 0, "%s, %zu bytes: `%s` refuses it too", bc[i]->name, n, tools[i]);
+				z[clen - 12] ^= 0x41;
+				write_file(comp, z, clen);
+				is_int(decompress_buf(cs[i], z, clen - 1, 100003, &d, &e), -1,
+				       "%s, %zu bytes: one byte short fails", bc[i]->name, n);
+				free(z);
+			}
+		free(data);
+	}
+	unlink(orig);
+	unlink(comp);
+}
+
+/* A codec that copies its block and fails on a block that starts with 'X':
+ * the filter keeps the order of blocks and reports a failed one. */
+static void *copy_new(int level)
+{
+	return malloc(1);
+}
+
+static size_t copy_bound(void *ctx, size_t n)
+{
+	return n;
+}
+
+static size_t copy_compress(void *ctx, const void *in, size_t n, void *out, size_t cap)
+{
+	if (n > 0 && *(const char *)in == 'X')
+		return 0;
+	memcpy(out, in, n);
+	return n ? n : 1;	/* an empty block still makes a (zero-byte) unit */
+}
+
+static const struct ado_block_codec copy_codec = { "copy", 1000, copy_new, free, copy_bound, copy_compress };
+
+static void test_block_filter(void)
+{
+	size_t n = 50 * 1000 + 7, len;
+	unsigned char *data = make_data(n);
+	struct ado_err e;
+	int frees = 0;
+
+	for (int threads = 0; threads <= 3; threads++) {
+		struct ado_writer *mem = ado_mem_writer_new(n + 1, &e);
+		struct ado_writer *w = ado_block_writer_new(mem, &copy_codec, 0, threads, &e);
+		char *out;
+
+		/* odd-sized writes across the block edges */
+		for (size_t off = 0; off < n; off += 777)
+			ado_writer_write(w, data + off, n - off < 777 ? n - off : 777, &e);
+		ok(ado_writer_close(w, &e) == 0, "block filter, %d workers: closes", threads);
+		out = ado_mem_writer_take(mem, &len);
+		ok(len == n && memcmp(out, data, n) == 0, "block filter, %d workers: 51 blocks come out in order",
+		   threads);
+		free(out);
+		ado_writer_free(w);
+
+		w = ado_block_writer_new(ado_mem_writer_new(n + 1, &e), &copy_codec, 0, threads, &e);
+		data[20 * 1000] = 'X';
+		is_int(ado_writer_write(w, data, n, &e) == 0 ? ado_writer_close(w, &e) : -1, -1,
+		       "block filter, %d workers: a block that fails to compress fails the stream", threads);
+		is_str(e.msg, "cannot compress 'copy' stream", "... saying so");
+		data[20 * 1000] = 'a';
+		ado_writer_free(w);
+
+		w = ado_block_writer_new(fail_new("full", 5000, 0, &frees), &copy_codec, 0, threads, &e);
+		is_int(ado_writer_write(w, data, n, &e) == 0 ? ado_writer_close(w, &e) : -1, -1,
+		       "block filter, %d workers: a downstream error fails the stream", threads);
+		is_str(e.msg, "cannot write to 'full'", "... with its message");
+		ado_writer_free(w);	/* freed unclosed: the workers stop */
+		is_int(frees, threads + 1, "... and the downstream is freed with the filter");
+	}
+	free(data);
+}
+
+/* Streams as the code before the block filters wrote them (and as old
+ * backups hold them): one zlib gzip member; one lz4 frame of linked 64 KiB
+ * blocks. Made here by the system tools, which write the same formats. */
+static void test_old_streams(void)
+{
+	const char *make[] = { "gzip -6 -c", "lz4 -q -c -BD -B4" };
+	enum ado_compression cs[] = { ADO_COMP_GZIP, ADO_COMP_LZ4 };
+	size_t n = quick ? 300000 : 3 * 1024 * 1024;
+	unsigned char *data = make_data(n);
+	char orig[64], comp[64], cmd[256], want[65];
+
+	ado_sha256_hex(data, n, want);
+	snprintf(orig, sizeof(orig), "%s/oorig", tmpdir);
+	snprintf(comp, sizeof(comp), "%s/ocomp", tmpdir);
+	write_file(orig, data, n);
+	for (size_t i = 0; i < 2; i++) {
+		struct ado_digest d;
+		struct ado_err e;
+		size_t clen = 0;
+		char *z = NULL;
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "%s < %s > %s", make[i], orig, comp);
+		if (run(cmd) == 0 && (f = fopen(comp, "rb"))) {
+			z = malloc(2 * n);
+			clen = fread(z, 1, 2 * n, f);
+			fclose(f);
+		}
+		ok(decompress_buf(cs[i], z, clen, 65536, &d, &e) == 0 && strcmp(d.sha256, want) == 0,
+		   "an old-style stream from `%s` still decompresses", make[i]);
+		{
+			/* one of our units, then the old-style stream */
+			size_t l1;
+			char *a = compress_buf(cs[i], 0, 2, data, n, &l1, &e), *ab = malloc(l1 + clen);
+			struct ado_digest d2;
+
+			memcpy(ab, a, l1);
+			memcpy(ab + l1, z, clen);
+			ok(decompress_buf(cs[i], ab, l1 + clen, 4097, &d2, &e) == 0 && d2.size == 2 * n,
+			   "... also after a stream of ours");
+			free(a);
+			free(ab);
+		}
+		z[clen / 3] ^= 0x10;
+		is_int(decompress_buf(cs[i], z, clen, 65536, &d, &e), -1, "... and fails once damaged");
+		free(z);
+	}
+	unlink(orig);
+	unlink(comp);
+	free(data);
+}
+
 static void test_bomb_and_levels(void)
 {
 	size_t n = quick ? 8u << 20 : 64u << 20, clen;
@@ -581,6 +752,9 @@ int main(void)
 	test_sinks();
 	test_codecs();
 	test_concat();
+	test_blocks();
+	test_block_filter();
+	test_old_streams();
 	test_bomb_and_levels();
 	test_tee();
 	test_thread();
