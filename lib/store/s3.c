@@ -880,35 +880,23 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* Endpoint, region, path style, CA: the config's storage.s3 when present,
- * else the aws CLI's variables (AWS_ENDPOINT_URL implies path style). */
+/* Endpoint, region, path style, CA, each on its own: what storage.s3 sets,
+ * else the aws CLI's variable, else AWS itself (us-east-1, virtual-hosted).
+ * An endpoint from either place implies path style unless the file says. */
 static int settings(struct s3 *s3, const struct ado_config *cfg, const char **endpoint, int *path_style)
 {
 	const struct ado_s3_config *c = &cfg->s3;
-	const char *v;
+	const char *region = c->region, *ca = c->ca_file;
 
-	*endpoint = c->endpoint;
-	*path_style = c->path_style;
-	s3->region = strdup(c->region ? c->region : "us-east-1");
-	s3->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
-	if (!c->present) {
-		if ((v = env("AWS_ENDPOINT_URL"))) {
-			*endpoint = v;
-			*path_style = 1;
-		} else {
-			*endpoint = NULL;	/* AWS itself: virtual-hosted */
-			*path_style = 0;
-		}
-		if ((v = env("AWS_REGION")) || (v = env("AWS_DEFAULT_REGION"))) {
-			free(s3->region);
-			s3->region = strdup(v);
-		}
-		if ((v = env("AWS_CA_BUNDLE"))) {
-			free(s3->ca_file);
-			s3->ca_file = strdup(v);
-		}
-	}
-	return s3->region ? 0 : -1;
+	*endpoint = c->endpoint ? c->endpoint : env("AWS_ENDPOINT_URL");
+	*path_style = c->path_style >= 0 ? c->path_style : *endpoint != NULL;
+	if (!region && !(region = env("AWS_REGION")) && !(region = env("AWS_DEFAULT_REGION")))
+		region = "us-east-1";
+	if (!ca)
+		ca = env("AWS_CA_BUNDLE");
+	s3->region = strdup(region);
+	s3->ca_file = ca ? strdup(ca) : NULL;
+	return s3->region && (!ca || s3->ca_file) ? 0 : -1;
 }
 
 int ado_store_s3_open(const struct ado_dest *d, const struct ado_config *cfg, struct ado_store **out, struct ado_err *e)
@@ -946,7 +934,10 @@ int ado_store_s3_open(const struct ado_dest *d, const struct ado_config *cfg, st
 		n = strlen(s3->bucket) + strlen(s3->region) + 40;
 		if (!(s3->base = malloc(n)))
 			goto oom;
-		snprintf(s3->base, n, "https://%s.s3.%s.amazonaws.com", s3->bucket, s3->region);
+		if (path_style)
+			snprintf(s3->base, n, "https://s3.%s.amazonaws.com/%s", s3->region, s3->bucket);
+		else
+			snprintf(s3->base, n, "https://%s.s3.%s.amazonaws.com", s3->bucket, s3->region);
 	} else {
 		const char *host = strstr(endpoint, "://");
 		size_t el = strlen(endpoint);
