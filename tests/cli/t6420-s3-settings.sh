@@ -2,7 +2,8 @@
 # Where the S3 driver's settings come from, key by key: what storage.s3 sets, else the aws
 # CLI's variables (AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION, AWS_CA_BUNDLE, the
 # credentials), else AWS's defaults; a section that sets a few keys does not hide the
-# variables for the others.
+# variables for the others. AWS_SESSION_TOKEN is sent as x-amz-security-token and never
+# shown, not even by ADO_TRACE.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$TOP/tests/lib/s3-server.sh"
 
@@ -56,5 +57,23 @@ cfg httpsca "{ endpoint: \"https://127.0.0.1:$PROXY_PORT\", ca_file: \"$T/file-c
 AWS_CA_BUNDLE=$T/env-ca.pem ADO_STORE_ATTEMPTS=1 run 1 ado-backup -c "$T/httpsca.yml" j
 expect_err "file-ca.pem"
 expect_no_err "env-ca.pem"
+
+# --- AWS_SESSION_TOKEN: sent as x-amz-security-token, never shown ---
+tok=FQoGZXIvYXdzTestSessionToken4242
+AWS_SESSION_TOKEN=$tok ADO_TRACE=1 run 0 ado-backup -c "$T/part.yml" j
+expect_err "PUT s3://bkt/pre/ j/"
+expect_no_err "$tok"
+expect_no_out "$tok"
+check "every request carried the token" \
+	/usr/bin/python3 -c 'import json,sys
+lines = [json.loads(l) for l in open(sys.argv[1])][-3:]
+sys.exit(not all(l["headers"].get("x-amz-security-token") == sys.argv[2] for l in lines))' "$T/proxy.log" "$tok"
+AWS_SESSION_TOKEN=$tok AWS_SECRET_ACCESS_KEY=wrong-secret-1357 ADO_TRACE=1 run 1 ado-backup -c "$T/part.yml" j
+expect_err "403 SignatureDoesNotMatch"
+expect_no_err "$tok"
+expect_no_err "wrong-secret-1357"
+AWS_SESSION_TOKEN=$tok ADO_TRACE=1 run 0 ado-restore -c "$T/part.yml" --list --job j
+expect_no_err "$tok"
+expect_no_out "$tok"
 
 done_testing
