@@ -7,7 +7,8 @@
  * ("?uploads=" with its '='), and the payload hash is sent by us.
  *
  * Uploads of unknown length are multipart (CreateMultipartUpload, UploadPart
- * with Content-MD5 and the part's SHA-256, CompleteMultipartUpload); an object
+ * with the part's SHA-256 signed as x-amz-content-sha256, which S3 checks
+ * against the body, CompleteMultipartUpload); an object
  * smaller than one part is a single PUT. A failed upload is aborted; uploads a
  * killed run left behind are aborted by clean_uploads on the next run.
  * s3_glacier: artifacts get the archive class, metadata (ADO_STORE_WRITE_META)
@@ -262,13 +263,13 @@ static int put_body(struct s3up *u, const char *op, const char *q, const void *b
 {
 	struct call c;
 	struct ado_sresp resp;
-	char hex[65], md5[32];
+	char hex[65];
 
+	/* the body's SHA-256, signed: S3 checks it (XAmzContentSHA256Mismatch),
+	 * so a Content-MD5 would only cost a second digest pass */
 	ado_hex(sum->sha256, 32, hex);
 	if (call_init(u->s, &c, "PUT", op, u->path, q, hex, e) < 0)
 		return -1;
-	b64(sum->md5, 16, md5);
-	call_header(&c, "Content-MD5: %s", md5);
 	if (with_class && u->klass)
 		call_header(&c, "x-amz-storage-class: %s", u->klass);
 	call_body(&c, buf, len);
@@ -401,7 +402,7 @@ static int s3_open_write(struct ado_store *s, const char *path, unsigned flags, 
 	u->s = s;
 	if (!(flags & ADO_STORE_WRITE_META) && strcmp(s3->data_class, "STANDARD") != 0)
 		u->klass = s3->data_class;
-	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, 1, e);
+	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, ADO_SUM_SHA256, e);
 	return *out ? 0 : -1;
 }
 
