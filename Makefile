@@ -99,6 +99,7 @@ demo: deps
 bench: all
 	bench/run
 	bench/pg
+	bench/remote
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

@@ -455,9 +455,11 @@ static int set_default(char **slot, const char *s)
 static int init_defaults(struct ado_config *c)
 {
 	c->notify_timeout = 60;
-	c->s3.path_style = 1;
-	return set_default(&c->state_dir, ADO_DEFAULT_STATE_DIR) | set_default(&c->s3.endpoint, "https://s3.amazonaws.com") |
-	       set_default(&c->s3.region, "us-east-1") | set_default(&c->s3.storage_class, "STANDARD") |
+	/* storage.s3's endpoint, region, path_style and ca_file stay unset here: the
+	 * driver tells "not in the file" from a value and falls back to the aws CLI's
+	 * variables (store/s3.c) */
+	c->s3.path_style = -1;
+	return set_default(&c->state_dir, ADO_DEFAULT_STATE_DIR) | set_default(&c->s3.storage_class, "STANDARD") |
 	       set_default(&c->s3.glacier_storage_class, "GLACIER") |
 	       set_default(&c->s3.access_key_id.env, "AWS_ACCESS_KEY_ID") |
 	       set_default(&c->s3.secret_access_key.env, "AWS_SECRET_ACCESS_KEY") |

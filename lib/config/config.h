@@ -105,9 +105,12 @@ struct ado_database {
 
 struct ado_s3_config {
 	int present;
-	char *endpoint;		/* default https://s3.amazonaws.com; http://127.0.0.1:4569 in tests */
-	char *region;		/* default us-east-1 */
-	int path_style;		/* default 1 */
+	/* endpoint, region, path_style, ca_file: NULL (-1) when the file does not set
+	 * them; the driver then takes AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION
+	 * and AWS_CA_BUNDLE, else AWS itself in us-east-1 (ado.yml.5) */
+	char *endpoint;		/* http://127.0.0.1:4569 in tests */
+	char *region;
+	int path_style;		/* 1, 0, or -1: path style exactly when an endpoint is given */
 	struct ado_secret_ref access_key_id;	/* default env AWS_ACCESS_KEY_ID */
 	struct ado_secret_ref secret_access_key;	/* default env AWS_SECRET_ACCESS_KEY */
 	char *ca_file;

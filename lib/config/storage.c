@@ -97,7 +97,7 @@ int cfg_parse_storage(struct pctx *p, const yaml_node_t *map)
 		if (s[9] && !one_of(c->s3.glacier_storage_class, classes + 4))
 			return cfg_perr(p, s[9], "expected one of GLACIER, DEEP_ARCHIVE, GLACIER_IR for "
 				    "'glacier_storage_class' in 'storage.s3', found '%s'", c->s3.glacier_storage_class);
-		if (strncmp(c->s3.endpoint, "http://", 7) && strncmp(c->s3.endpoint, "https://", 8))
+		if (c->s3.endpoint && strncmp(c->s3.endpoint, "http://", 7) && strncmp(c->s3.endpoint, "https://", 8))
 			return cfg_perr(p, s[0], "expected an http:// or https:// URL for 'endpoint' in 'storage.s3', "
 				    "found '%s'", c->s3.endpoint);
 	}

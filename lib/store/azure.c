@@ -256,7 +256,7 @@ static int az_open_write(struct ado_store *s, const char *path, unsigned flags, 
 	}
 	u->s = s;
 	u->meta = (flags & ADO_STORE_WRITE_META) != 0;
-	*out = ado_upload_writer_new(&up_ops, u, a->block_size, 1, e);
+	*out = ado_upload_writer_new(&up_ops, u, a->block_size, ADO_SUM_MD5, e);
 	return *out ? 0 : -1;
 }
 

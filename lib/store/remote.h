@@ -26,10 +26,14 @@
 #define ADO_PART_SIZE_MAX (1024u * 1024 * 1024)
 #define ADO_DOWNLOAD_CHUNK (8u * 1024 * 1024)
 
-/* Checksums of one part (or whole object), computed by the uploader thread. */
+/* Checksums of one part (or whole object), computed by the uploader thread:
+ * only those the writer was made for (a digest pass costs as much CPU as the
+ * upload itself: S3 needs the SHA-256 it signs, Azure the MD5 it checks). */
+#define ADO_SUM_SHA256 1u
+#define ADO_SUM_MD5 2u
 struct ado_part_sum {
-	unsigned char sha256[32];
-	unsigned char md5[16];	/* only when the writer was made with want_md5 */
+	unsigned char sha256[32];	/* with ADO_SUM_SHA256 */
+	unsigned char md5[16];		/* with ADO_SUM_MD5 */
 };
 
 /* Driver callbacks; drv is the driver's per-object state. Every callback but
@@ -44,9 +48,10 @@ struct ado_upload_ops {
 	void (*free)(void *drv);	/* release drv */
 };
 
-/* A writer over ops/drv with parts of part_size bytes. Takes drv (freed by
- * ops->free even on failure). NULL with e on failure. */
-struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, int want_md5,
+/* A writer over ops/drv with parts of part_size bytes and the checksums in
+ * sums (ADO_SUM_*). Takes drv (freed by ops->free even on failure). NULL with
+ * e on failure. */
+struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, unsigned sums,
 					 struct ado_err *e);
 
 struct ado_download_ops {

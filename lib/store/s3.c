@@ -7,7 +7,8 @@
  * ("?uploads=" with its '='), and the payload hash is sent by us.
  *
  * Uploads of unknown length are multipart (CreateMultipartUpload, UploadPart
- * with Content-MD5 and the part's SHA-256, CompleteMultipartUpload); an object
+ * with the part's SHA-256 signed as x-amz-content-sha256, which S3 checks
+ * against the body, CompleteMultipartUpload); an object
  * smaller than one part is a single PUT. A failed upload is aborted; uploads a
  * killed run left behind are aborted by clean_uploads on the next run.
  * s3_glacier: artifacts get the archive class, metadata (ADO_STORE_WRITE_META)
@@ -262,13 +263,13 @@ static int put_body(struct s3up *u, const char *op, const char *q, const void *b
 {
 	struct call c;
 	struct ado_sresp resp;
-	char hex[65], md5[32];
+	char hex[65];
 
+	/* the body's SHA-256, signed: S3 checks it (XAmzContentSHA256Mismatch),
+	 * so a Content-MD5 would only cost a second digest pass */
 	ado_hex(sum->sha256, 32, hex);
 	if (call_init(u->s, &c, "PUT", op, u->path, q, hex, e) < 0)
 		return -1;
-	b64(sum->md5, 16, md5);
-	call_header(&c, "Content-MD5: %s", md5);
 	if (with_class && u->klass)
 		call_header(&c, "x-amz-storage-class: %s", u->klass);
 	call_body(&c, buf, len);
@@ -401,7 +402,7 @@ static int s3_open_write(struct ado_store *s, const char *path, unsigned flags, 
 	u->s = s;
 	if (!(flags & ADO_STORE_WRITE_META) && strcmp(s3->data_class, "STANDARD") != 0)
 		u->klass = s3->data_class;
-	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, 1, e);
+	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, ADO_SUM_SHA256, e);
 	return *out ? 0 : -1;
 }
 
@@ -880,35 +881,23 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* Endpoint, region, path style, CA: the config's storage.s3 when present,
- * else the aws CLI's variables (AWS_ENDPOINT_URL implies path style). */
+/* Endpoint, region, path style, CA, each on its own: what storage.s3 sets,
+ * else the aws CLI's variable, else AWS itself (us-east-1, virtual-hosted).
+ * An endpoint from either place implies path style unless the file says. */
 static int settings(struct s3 *s3, const struct ado_config *cfg, const char **endpoint, int *path_style)
 {
 	const struct ado_s3_config *c = &cfg->s3;
-	const char *v;
+	const char *region = c->region, *ca = c->ca_file;
 
-	*endpoint = c->endpoint;
-	*path_style = c->path_style;
-	s3->region = strdup(c->region ? c->region : "us-east-1");
-	s3->ca_file = c->ca_file ? strdup(c->ca_file) : NULL;
-	if (!c->present) {
-		if ((v = env("AWS_ENDPOINT_URL"))) {
-			*endpoint = v;
-			*path_style = 1;
-		} else {
-			*endpoint = NULL;	/* AWS itself: virtual-hosted */
-			*path_style = 0;
-		}
-		if ((v = env("AWS_REGION")) || (v = env("AWS_DEFAULT_REGION"))) {
-			free(s3->region);
-			s3->region = strdup(v);
-		}
-		if ((v = env("AWS_CA_BUNDLE"))) {
-			free(s3->ca_file);
-			s3->ca_file = strdup(v);
-		}
-	}
-	return s3->region ? 0 : -1;
+	*endpoint = c->endpoint ? c->endpoint : env("AWS_ENDPOINT_URL");
+	*path_style = c->path_style >= 0 ? c->path_style : *endpoint != NULL;
+	if (!region && !(region = env("AWS_REGION")) && !(region = env("AWS_DEFAULT_REGION")))
+		region = "us-east-1";
+	if (!ca)
+		ca = env("AWS_CA_BUNDLE");
+	s3->region = strdup(region);
+	s3->ca_file = ca ? strdup(ca) : NULL;
+	return s3->region && (!ca || s3->ca_file) ? 0 : -1;
 }
 
 int ado_store_s3_open(const struct ado_dest *d, const struct ado_config *cfg, struct ado_store **out, struct ado_err *e)
@@ -946,7 +935,10 @@ int ado_store_s3_open(const struct ado_dest *d, const struct ado_config *cfg, st
 		n = strlen(s3->bucket) + strlen(s3->region) + 40;
 		if (!(s3->base = malloc(n)))
 			goto oom;
-		snprintf(s3->base, n, "https://%s.s3.%s.amazonaws.com", s3->bucket, s3->region);
+		if (path_style)
+			snprintf(s3->base, n, "https://s3.%s.amazonaws.com/%s", s3->region, s3->bucket);
+		else
+			snprintf(s3->base, n, "https://%s.s3.%s.amazonaws.com", s3->bucket, s3->region);
 	} else {
 		const char *host = strstr(endpoint, "://");
 		size_t el = strlen(endpoint);

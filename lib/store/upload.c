@@ -16,7 +16,7 @@ struct upload {
 	const struct ado_upload_ops *ops;
 	void *drv;
 	size_t part_size;
-	int want_md5;
+	unsigned sums;		/* ADO_SUM_* */
 	unsigned char *fill;	/* the producer's buffer */
 	size_t fill_len, fill_cap;
 	unsigned char *spare;	/* the other part buffer (NULL until needed) */
@@ -36,13 +36,14 @@ struct upload {
 	struct ado_err err;
 };
 
-static int part_sum(const void *buf, size_t len, int want_md5, struct ado_part_sum *sum)
+static int part_sum(const void *buf, size_t len, unsigned sums, struct ado_part_sum *sum)
 {
 	unsigned int n;
 
-	if (EVP_Digest(buf, len, sum->sha256, &n, EVP_sha256(), NULL) != 1)
+	memset(sum, 0, sizeof(*sum));
+	if ((sums & ADO_SUM_SHA256) && EVP_Digest(buf, len, sum->sha256, &n, EVP_sha256(), NULL) != 1)
 		return -1;
-	if (want_md5 && EVP_Digest(buf, len, sum->md5, &n, EVP_md5(), NULL) != 1)
+	if ((sums & ADO_SUM_MD5) && EVP_Digest(buf, len, sum->md5, &n, EVP_md5(), NULL) != 1)
 		return -1;
 	return 0;
 }
@@ -51,7 +52,7 @@ static int send_part(struct upload *u, const unsigned char *buf, size_t len, uns
 {
 	struct ado_part_sum sum;
 
-	if (part_sum(buf, len, u->want_md5, &sum) < 0)
+	if (part_sum(buf, len, u->sums, &sum) < 0)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum a part");
 	if (!u->begun) {
 		if (u->ops->begin(u->drv, e) < 0)
@@ -184,7 +185,7 @@ static int up_close(struct ado_writer *w, struct ado_err *e)
 
 	if (u->nparts == 0) {
 		struct ado_part_sum sum;
-		if (part_sum(u->fill ? (const void *)u->fill : "", u->fill_len, u->want_md5, &sum) < 0)
+		if (part_sum(u->fill ? (const void *)u->fill : "", u->fill_len, u->sums, &sum) < 0)
 			return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum an object");
 		if (u->ops->put_whole(u->drv, u->fill ? (const void *)u->fill : "", u->fill_len, &sum, e) < 0)
 			return -1;
@@ -226,7 +227,7 @@ static const struct ado_writer_ops upload_ops = {
 	.free = up_free,
 };
 
-struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, int want_md5,
+struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, unsigned sums,
 					 struct ado_err *e)
 {
 	struct upload *u = calloc(1, sizeof(*u));
@@ -240,7 +241,7 @@ struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void 
 	u->ops = ops;
 	u->drv = drv;
 	u->part_size = part_size ? part_size : ADO_PART_SIZE_DEFAULT;
-	u->want_md5 = want_md5;
+	u->sums = sums;
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
 	if (!(w = ado_writer_new(&upload_ops, u, NULL))) {

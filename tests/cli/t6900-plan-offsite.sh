@@ -73,6 +73,15 @@ check "nothing failed on stderr" test -z "$(grep -v '^hint' <<<"$err")"
 run 0 ado-verify -c "$PLAN" --rpo -q
 check "RPO watch: quiet when every job and destination is fresh" test -z "$out"
 
+# --- archive_data alone: its only destination is s3_glacier; exit 0, and its RPO watch is quiet ---
+sleep 1	# a new backup id (ids are to the second)
+run 0 ado-backup -c "$PLAN" archive_data
+check "archive_data alone: one reference, on the Glacier bucket" \
+	grep -qx "s3://ado-backups-archive/archive_data/[0-9]\{8\}T[0-9]\{6\}Z" <<<"$out"
+check "archive_data alone: nothing failed on stderr" test -z "$(grep -v '^hint' <<<"$err")"
+run 0 ado-verify -c "$PLAN" --rpo -q archive_data
+check "archive_data alone: RPO watch quiet" test -z "$out$err"
+
 run_in 0 <(printf '%s\n' "$refs") ado-verify -c "$PLAN" --level checksum -
 check "every copy passes its checksums" test "$(grep -c '^ok ' <<<"$out")" = 6
 

@@ -10,16 +10,19 @@ the emulator does not:
     answer that) or /__ctl?cut=N (the Nth UploadPart from now: read half its body, then drop the
     connection), and /__ctl?polls=K.
 Requests are forwarded as they came (the Host header too), so s3rver still checks SigV4.
-STATEFILE is appended one JSON line per request (method, path, status)."""
+STATEFILE is appended one JSON line per request (method, path, status; with PROXY_LOG_HEADERS=1 in
+the environment also "headers", the request's headers as they came, to check what a client sends)."""
 import http.client
 import http.server
 import json
+import os
 import sys
 import threading
 import urllib.parse
 import uuid
 
 PORT, UP, STATE = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+LOG_HEADERS = os.environ.get("PROXY_LOG_HEADERS") == "1"
 lock = threading.Lock()
 archived = {}  # key path -> {"requested": bool, "polls": int}
 uploads = {}   # upload id -> key path
@@ -39,7 +42,10 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def note(self, status):
         with open(STATE, "a") as f:
-            f.write(json.dumps({"method": self.command, "path": self.path, "status": status}) + "\n")
+            line = {"method": self.command, "path": self.path, "status": status}
+            if LOG_HEADERS:
+                line["headers"] = dict(self.headers.items())
+            f.write(json.dumps(line) + "\n")
 
     def answer(self, status, body=b"", headers=()):
         self.send_response(status)

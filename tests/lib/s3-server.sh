@@ -6,6 +6,7 @@
 #                           # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_ENDPOINT_URL / AWS_REGION
 #   s3_fault fail=3&status=503&code=SlowDown    # the next 3 requests fail
 #   s3_stop                 # also run at exit; stops only the PIDs started here
+#   PROXY_LOG_HEADERS=1 before s3_start: proxy.log also holds each request's headers
 #   aws_cli ARGS...         # Debian's aws CLI against the emulator (--endpoint-url given)
 # Skips the whole test when node or the emulator is not installed.
 

@@ -143,9 +143,9 @@ static void test_plan_file(void)
 	ok(c->key_file == NULL, "no key file");
 	is_str(c->passphrase_env, "ADO_PASSPHRASE", "passphrase_env default");
 	is_int(c->notify_timeout, 60, "notify timeout default 60");
-	is_str(c->s3.endpoint, "https://s3.amazonaws.com", "s3 endpoint default");
-	is_str(c->s3.region, "us-east-1", "s3 region default");
-	is_int(c->s3.path_style, 1, "s3 path style default");
+	ok(c->s3.endpoint == NULL, "s3 endpoint unset (the driver falls back to AWS_ENDPOINT_URL)");
+	ok(c->s3.region == NULL, "s3 region unset (the driver falls back to AWS_REGION)");
+	is_int(c->s3.path_style, -1, "s3 path style unset");
 	is_int(c->s3.present, 0, "no storage.s3 section");
 	is_str(c->s3.access_key_id.env, "AWS_ACCESS_KEY_ID", "s3 key id env default");
 	is_str(c->s3.secret_access_key.env, "AWS_SECRET_ACCESS_KEY", "s3 secret env default");

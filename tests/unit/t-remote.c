@@ -99,7 +99,7 @@ int main(void)
 	memset(&f, 0, sizeof(f));
 	f.fail_part = -1;
 	f.sums_ok = 1;
-	w = ado_upload_writer_new(&fops, &f, PART, 0, &e);
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, &e);
 	ok(w != NULL, "upload writer made");
 	for (size_t o = 0; o < sizeof(data); o += 333)
 		ado_writer_write(w, data + o, sizeof(data) - o < 333 ? sizeof(data) - o : 333, &e);
@@ -115,7 +115,7 @@ int main(void)
 	/* small: one put_whole, no multipart */
 	memset(&f, 0, sizeof(f));
 	f.fail_part = -1;
-	w = ado_upload_writer_new(&fops, &f, PART, 1, &e);
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256 | ADO_SUM_MD5, &e);
 	ado_writer_write(w, "manifest", 8, &e);
 	is_int(ado_writer_close(w, &e), 0, "small object closes");
 	ado_writer_free(w);
@@ -124,7 +124,7 @@ int main(void)
 	/* free without close: aborted */
 	memset(&f, 0, sizeof(f));
 	f.fail_part = -1;
-	w = ado_upload_writer_new(&fops, &f, PART, 0, &e);
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, &e);
 	ado_writer_write(w, data, 2500, &e);
 	ado_writer_free(w);
 	ok(f.begun == 1 && f.aborted == 1 && f.committed == 0, "free without close aborts the begun upload");
@@ -132,7 +132,7 @@ int main(void)
 	/* a part fails: reported on a later write or at close, and aborted on free */
 	memset(&f, 0, sizeof(f));
 	f.fail_part = 1;
-	w = ado_upload_writer_new(&fops, &f, PART, 0, &e);
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, &e);
 	{
 		int rc = 0;
 		ado_err_clear(&e);
