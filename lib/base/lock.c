@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,11 @@ int ado_lock_job(const char *state_dir, const char *job, struct ado_lock **out, 
 	l->fd = fd;
 	*out = l;
 	return 0;
+}
+
+int ado_pid_gone(long pid)
+{
+	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 void ado_lock_release(struct ado_lock *l)

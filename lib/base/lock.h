@@ -19,5 +19,8 @@ struct ado_lock;
 int ado_lock_job(const char *state_dir, const char *job, struct ado_lock **out, struct ado_err *e);
 void ado_lock_release(struct ado_lock *l);
 
+/* No process has this pid on this machine (so what it left is garbage). */
+int ado_pid_gone(long pid);
+
 
 #endif

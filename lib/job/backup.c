@@ -408,6 +408,48 @@ fail:
 	return -1;
 }
 
+struct dead_ctx {
+	long pid;		/* a temporary file of a dead run seen */
+};
+
+static int dead_cb(const struct ado_store_entry *ent, void *arg)
+{
+	struct dead_ctx *c = arg;
+	long pid = ado_store_tmp_pid(ent->name);
+
+	if (pid && pid != (long)getpid() && ado_pid_gone(pid)) {
+		c->pid = pid;
+		return 1;
+	}
+	return 0;
+}
+
+/* With the job's lock held, no other run of it is alive here: an incomplete
+ * backup folder holding a temporary file of a process that is gone was left
+ * by a run that died (kill -9, power). Remove it now, not a day later.
+ * Only the local driver writes temporary files (remote uploads stay
+ * uncommitted, invisible): elsewhere this would cost requests for nothing. */
+static void remove_dead_runs(struct ado_store *s, const struct ado_job *job)
+{
+	struct ado_backup_info *v = NULL;
+	size_t n = 0;
+
+	if (strcmp(s->ops->scheme, "local") != 0 || ado_repo_list(s, job->name, &v, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct dead_ctx c = { 0 };
+		char dir[512];
+		if (v[i].complete)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", job->name, v[i].id);
+		if (ado_store_list(s, dir, dead_cb, &c, NULL) < 0 || !c.pid)
+			continue;
+		if (ado_store_remove_tree(s, dir, NULL) == 0)
+			ado_info("removed '%s/%s': left by a run that died (pid %ld)", s->url, dir, c.pid);
+	}
+	free(v);
+}
+
 int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_opts *o,
 		   ado_backup_ref_fn on_ref, void *arg, struct ado_backup_report *rep, struct ado_err *e)
 {
@@ -468,6 +510,7 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 			last = de;
 		} else {
 			r.dests[i].alive = 1;
+			remove_dead_runs(r.dests[i].s, job);
 		}
 		r.ndests++;
 	}

@@ -236,12 +236,46 @@ static void on_warn(void *arg, const char *msg)
 	ado_warn("%s", msg);
 }
 
+/* A restore into parent/base that was killed leaves its temporary folder
+ * ".ado-restore.BASE.ID.PID.XXXXXX", as big as the data: the next restore of
+ * that folder removes it once its pid is gone. */
+static void remove_dead_restores(const char *parent, const char *base)
+{
+	char want[NAME_MAX + 32], path[PATH_MAX + NAME_MAX + 2];
+	size_t wl;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(want, sizeof(want), ".ado-restore.%s.", base);
+	wl = strlen(want);
+	if (!(d = opendir(parent)))
+		return;
+	while ((de = readdir(d))) {
+		const char *rest = de->d_name + wl, *dot;
+		long pid;
+		if (strncmp(de->d_name, want, wl) != 0)
+			continue;
+		/* ID.PID.XXXXXX */
+		if (strlen(rest) < 16 + 3 + 6 || rest[16] != '.')
+			continue;
+		pid = strtol(rest + 17, (char **)&dot, 10);
+		if (*dot != '.' || strlen(dot + 1) != 6 || !ado_pid_gone(pid))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (ado_rm_rf(path, NULL) == 0)
+			ado_warn("removed '%s': left by a restore of backup %.16s that did not finish (pid %ld)", path, rest,
+				 pid);
+	}
+	closedir(d);
+}
+
 int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 		      struct ado_keyring *k, const char *dir_in, const struct ado_files_restore_opts *o,
 		      struct ado_err *e)
 {
 	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
-	char dir[PATH_MAX], parent[PATH_MAX], aside[PATH_MAX + 64], *tmp = NULL, *slash;
+	char dir[PATH_MAX], parent[PATH_MAX], aside[PATH_MAX + 64], prefix[NAME_MAX + 64], *tmp = NULL, *slash;
+	const char *base;
 	struct ado_files_stats cs = { 0 };
 	int exists, empty, rc = -1;
 	size_t n;
@@ -281,8 +315,12 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	ado_sayf(o->say, o->say_arg, "restoring '%s' from backup %s/%s", a->source, m->job, m->id);
 	if (ado_mkdirs(parent, 0700, e) < 0)
 		return -1;
-	/* a sibling, so the swap is a rename on one filesystem */
-	if (!(tmp = ado_mkdtemp(parent, ".ado-restore", e)))
+	/* a sibling, so the swap is a rename on one filesystem; its name says
+	 * which folder, backup and restore it is for */
+	base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
+	remove_dead_restores(parent, base);
+	snprintf(prefix, sizeof(prefix), ".ado-restore.%s.%s.%ld", base, m->id, (long)getpid());
+	if (!(tmp = ado_mkdtemp(parent, prefix, e)))
 		return -1;
 	if (ado_files_extract_check(s, m, a, k, tmp, geteuid() == 0, on_warn, NULL, &cs, e) < 0)
 		goto out;

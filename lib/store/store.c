@@ -57,6 +57,22 @@ int ado_store_remove_tree(struct ado_store *s, const char *dir, struct ado_err *
 	return s->ops->remove_tree(s, dir, e);
 }
 
+long ado_store_tmp_pid(const char *name)
+{
+	const char *t = NULL, *p;
+	char *end;
+	long pid;
+
+	for (p = name; (p = strstr(p, ".tmp.")); p++)
+		t = p;
+	if (!t)
+		return 0;
+	pid = strtol(t + 5, &end, 10);
+	if (end == t + 5 || pid <= 0 || *end != '.' || strlen(end + 1) != 8 || strspn(end + 1, "0123456789abcdef") != 8)
+		return 0;
+	return pid;
+}
+
 int ado_store_exists(struct ado_store *s, const char *path, uint64_t *size, struct ado_err *e)
 {
 	return s->ops->exists(s, path, size, e);

@@ -67,6 +67,10 @@ void ado_store_free(struct ado_store *s);
 /* Convenience wrappers. */
 int ado_store_open_write(struct ado_store *s, const char *path, struct ado_writer **out, struct ado_err *e);
 int ado_store_open_read(struct ado_store *s, const char *path, struct ado_reader **out, struct ado_err *e);
+/* The pid in a local writer's temporary name ("NAME.tmp.PID.XXXXXXXX"), or 0
+ * when name is not one: a run that died leaves these behind. */
+long ado_store_tmp_pid(const char *name);
+
 int ado_store_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e);
 int ado_store_remove(struct ado_store *s, const char *path, struct ado_err *e);
 int ado_store_remove_tree(struct ado_store *s, const char *dir, struct ado_err *e);

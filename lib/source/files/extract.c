@@ -120,6 +120,12 @@ static int refuse(const char *name, const char *link, struct ado_err *e)
 			    "or has been tampered with: do not restore it");
 }
 
+/* The disk is full (or the quota spent): no later write will do better. */
+static int disk_full(struct archive *dw)
+{
+	return archive_errno(dw) == ENOSPC || archive_errno(dw) == EDQUOT;
+}
+
 static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, struct archive_entry *ent,
 		   struct ado_err *e)
 {
@@ -163,7 +169,7 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	/* by hand rather than archive_read_extract2(), which turns a failed
 	 * header (a file that could not be created) into a mere warning */
 	r = archive_write_header(dw, ent);
-	if (r < ARCHIVE_WARN)
+	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_full(dw)))
 		goto disk_fail;
 	if (r == ARCHIVE_WARN)
 		files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
@@ -184,13 +190,15 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 		if (r == ARCHIVE_WARN)
 			files_warnv(x->warn, x->warn_arg, x->st, "reading '%s': %s", esc, archive_error_string(ar));
 		k = archive_write_data_block(dw, buf, len, off);
-		if (k < ARCHIVE_WARN)
+		/* libarchive calls a failed write a warning and goes on: a full
+		 * disk would then cost a warning a block. Stop at the first. */
+		if (k < ARCHIVE_WARN || (k == ARCHIVE_WARN && disk_full(dw)))
 			goto disk_fail;
 		if (k == ARCHIVE_WARN)
 			files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
 	}
 	r = archive_write_finish_entry(dw);
-	if (r < ARCHIVE_WARN)
+	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_full(dw)))
 		goto disk_fail;
 	if (r == ARCHIVE_WARN)
 		files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
@@ -203,6 +211,11 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	rc = 0;
 	goto out;
 disk_fail:
+	if (disk_full(dw)) {
+		ado_err_set(e, ADO_E_IO, 0, "no space left on '%s' (extracting '%s')", x->dir, esc);
+		ado_err_hint(e, "free space there, or restore into a folder on another filesystem");
+		goto out;
+	}
 	ado_err_set(e, ADO_E_IO, archive_errno(dw) > 0 ? archive_errno(dw) : 0, "cannot extract '%s' into '%s': %s", esc,
 		    x->dir, archive_error_string(dw) ? archive_error_string(dw) : "write error");
 out:
