@@ -54,6 +54,42 @@ check: deps
 check-unit: all $(UNIT_BIN)
 	prove -f tests/unit/*.t
 
+# make check-asan: the whole suite (unit and CLI tests) built with ASan and
+# UBSan; any report fails the test that met it. The tree is cleaned before
+# and after, so the next plain `make` builds without sanitizers.
+ASAN_CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+check-asan: deps
+	$(MAKE) clean
+	$(MAKE) CFLAGS="$(ASAN_CFLAGS)" all $(UNIT_BIN)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		prove -f tests/unit/*.t tests/cli/t*.sh; rc=$$?; $(MAKE) clean; exit $$rc
+
+# make fuzz [FUZZ_SECONDS=60]: each libFuzzer target (tests/fuzz/) for that
+# long under ASan and UBSan, from seeds made of the test suite's files. Needs
+# clang-14 and libfuzzer-14-dev (scripts/fuzz-deps); not part of make check.
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = config manifest index artifact
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilib -Itests/fuzz $(PKG_CFLAGS)
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/%.o,$(LIB_SRC))
+
+build/fuzz/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/libado.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h build/fuzz/libado.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libado.a $(LDLIBS)
+build/fuzz/mkseed: tests/fuzz/mkseed.c tests/fuzz/fuzz.h build/fuzz/libado.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< build/fuzz/libado.a $(LDLIBS)
+
+fuzz:
+	@scripts/fuzz-deps
+	$(MAKE) $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz-$(t)) build/fuzz/mkseed
+	tests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 demo: deps
 	$(MAKE) all
 	sh examples/demo.sh
@@ -71,5 +107,6 @@ install: all
 
 clean:
 	rm -f $(LIB_OBJ) lib/libado.a $(UNIT_BIN) $(foreach t,$(TOOLS),$(t)/$(t) $(t)/*.o)
+	rm -rf build
 
-.PHONY: all deps check check-unit demo bench install clean
+.PHONY: all deps check check-unit check-asan fuzz demo bench install clean

@@ -291,13 +291,16 @@ int cfg_parse_job(struct pctx *p, const yaml_node_t *key, const yaml_node_t *map
 		return -1;
 
 	if (v[K_SCHEDULE]) {
+		struct ado_err ce;	/* p->e may be NULL: the cron error is read here */
+
 		snprintf(what, sizeof(what), "'schedule' of job '%s'", j->name);
 		if (cfg_get_scalar(p, v[K_SCHEDULE], what, "a cron schedule", &s) < 0)
 			return -1;
-		if (ado_cron_parse(s, &j->cron, p->e) < 0) {
-			char why[sizeof(p->e->msg)];
+		ado_err_clear(&ce);
+		if (ado_cron_parse(s, &j->cron, &ce) < 0) {
+			char why[sizeof(ce.msg)];
 
-			memcpy(why, p->e->msg, sizeof(why));
+			memcpy(why, ce.msg, sizeof(why));
 			cfg_perr(p, v[K_SCHEDULE], "expected a cron schedule for %s, found %s (%s)", what,
 			     FOUND(v[K_SCHEDULE]), why);
 			return ado_err_hint(p->e, "five fields: minute hour day-of-month month day-of-week, "

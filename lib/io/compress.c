@@ -80,7 +80,8 @@ static int gzip_deflate(struct ado_writer *w, struct comp_state *st, const unsig
 		st->z.avail_out = (uInt)(ADO_IO_BUFSIZE - st->outpos);
 		rc = deflate(&st->z, flush && chunk == n ? Z_FINISH : Z_NO_FLUSH);
 		st->outpos = ADO_IO_BUFSIZE - st->z.avail_out;
-		in += chunk - st->z.avail_in;
+		if (chunk != st->z.avail_in)	/* in may be NULL (a flush): no arithmetic on it then */
+			in += chunk - st->z.avail_in;
 		n -= chunk - st->z.avail_in;
 		if (rc == Z_STREAM_ERROR) {
 			st->failed = 1;
@@ -323,7 +324,8 @@ static int gzip_inflate(struct ado_writer *w, struct comp_state *st, const unsig
 		st->z.avail_out = (uInt)(ADO_IO_BUFSIZE - st->outpos);
 		rc = inflate(&st->z, Z_NO_FLUSH);
 		st->outpos = ADO_IO_BUFSIZE - st->z.avail_out;
-		in += chunk - st->z.avail_in;
+		if (chunk != st->z.avail_in)	/* in may be NULL (a flush): no arithmetic on it then */
+			in += chunk - st->z.avail_in;
 		n -= chunk - st->z.avail_in;
 		switch (rc) {
 		case Z_STREAM_END:
@@ -358,7 +360,8 @@ static int lz4_decompress(struct ado_writer *w, struct comp_state *st, const uns
 
 		if (LZ4F_isError(r))
 			return corrupt(st, e, LZ4F_getErrorName(r));
-		in += ssz;
+		if (ssz)
+			in += ssz;
 		n -= ssz;
 		st->outpos += dsz;
 		/* r == 0: a frame was fully decoded and flushed; the next byte
