@@ -4,7 +4,7 @@ DESTDIR ?=
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
-PKGS = libpq libarchive libcrypto libcurl yaml-0.1 libzstd liblz4 zlib
+PKGS = libpq libarchive libcrypto libcurl yaml-0.1 libzstd liblz4 zlib libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

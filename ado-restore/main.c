@@ -29,6 +29,7 @@ static void usage(FILE *f)
 		"                   (--to-dir DIR | --to-database NAME) [--force] [--dry-run]\n"
 		"       ado-restore [-c FILE] REF [--target NAME] (--to-dir DIR | ...)\n"
 		"       ado-restore [-c FILE] --cat REF ARTIFACT > FILE\n"
+		"       ado-restore [-c FILE] --job JOB [--backup ID] --from DEST --thaw [--days N] [--tier T]\n"
 		"\n"
 		"  -c, --config FILE    config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
 		"  -l, --list           list backups: destination, job, id, time, status\n"
@@ -43,10 +44,16 @@ static void usage(FILE *f)
 		"  -f, --force          move a non-empty DIR aside (DIR.before-ID) / end sessions blocking a swap\n"
 		"  -n, --dry-run        print the steps, change nothing\n"
 		"      --cat REF ARTIFACT  write one artifact's plaintext to stdout (break-glass)\n"
+		"      --from DEST      restore from this destination of the job only\n"
+		"      --thaw           archive tiers: request the backup's artifacts (RestoreObject)\n"
+		"      --days N         keep the thawed copies N days (default 7)\n"
+		"      --tier T         Standard (default), Bulk or Expedited\n"
+		"      --wait           wait (bounded) until the artifacts are readable, then restore\n"
 		"      --json           --list as JSON lines\n"
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
-		"Exit: 0 restored, 1 failed (the previous state is intact), 2 usage or config error.\n"
+		"Exit: 0 restored (or --thaw requested), 1 failed (the previous state is intact),\n"
+		"2 usage or config error, 6 the backup is archived: request it with --thaw.\n"
 		"See ado-restore(1).\n");
 }
 
@@ -92,6 +99,24 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 	free(ref);
 }
 
+/* --wait: a progress line on a terminal only */
+static void progress(void *arg, size_t ready, size_t total)
+{
+	if (!isatty(2))
+		return;
+	fprintf(stderr, "\rado-restore: waiting for the archive: %zu of %zu artifacts readable ", ready, total);
+	if (ready == total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static long env_seconds(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && atol(v) > 0 ? atol(v) : dflt;
+}
+
 static void say(void *arg, const char *msg)
 {
 	printf("%s\n", msg);
@@ -128,7 +153,7 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 
 int main(int argc, char **argv)
 {
-	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON };
+	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON, O_FROM, O_THAW, O_DAYS, O_TIER, O_WAIT };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
 		{ "job", required_argument, NULL, 'j' },    { "backup", required_argument, NULL, 'b' },
@@ -137,6 +162,9 @@ int main(int argc, char **argv)
 		{ "tables", required_argument, NULL, O_TABLES }, { "jobs", required_argument, NULL, 'J' },
 		{ "force", no_argument, NULL, 'f' },	    { "dry-run", no_argument, NULL, 'n' },
 		{ "cat", no_argument, NULL, O_CAT },	    { "json", no_argument, NULL, O_JSON },
+		{ "from", required_argument, NULL, O_FROM }, { "thaw", no_argument, NULL, O_THAW },
+		{ "days", required_argument, NULL, O_DAYS }, { "tier", required_argument, NULL, O_TIER },
+		{ "wait", no_argument, NULL, O_WAIT },
 		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -147,11 +175,11 @@ int main(int argc, char **argv)
 	struct ado_manifest *m = NULL;
 	struct ado_err e;
 	const char *cfgopt = NULL, *job = NULL, *backup = NULL, *before_s = NULL, *target = NULL, *to_dir = NULL,
-		   *to_db = NULL, *tables_s = NULL;
+		   *to_db = NULL, *tables_s = NULL, *from = NULL, *tier = "Standard";
 	char *jobname = NULL, *id = NULL, **tables = NULL;
 	size_t ntables = 0;
 	time_t before = 0;
-	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, ch, status = ADO_EXIT_USAGE;
+	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, thaw = 0, wait = 0, days = 7, ch, status = ADO_EXIT_USAGE;
 
 	ado_log_init("ado-restore");
 	ado_err_clear(&e);
@@ -171,6 +199,17 @@ int main(int argc, char **argv)
 		case 'n': dry = 1; break;
 		case O_CAT: cat = 1; break;
 		case O_JSON: json_out = 1; break;
+		case O_FROM: from = optarg; break;
+		case O_THAW: thaw = 1; break;
+		case O_WAIT: wait = 1; break;
+		case O_DAYS: days = atoi(optarg); if (days < 1 || days > 365) { ado_error("--days: expected 1 to 365, found '%s'", optarg); return ADO_EXIT_USAGE; } break;
+		case O_TIER:
+			tier = optarg;
+			if (strcmp(tier, "Standard") && strcmp(tier, "Bulk") && strcmp(tier, "Expedited")) {
+				ado_error("--tier: expected Standard, Bulk or Expedited, found '%s'", optarg);
+				return ADO_EXIT_USAGE;
+			}
+			break;
 		case 'q': ado_log_set_level(ADO_LOG_ERROR); break;
 		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
 		case 'h': usage(stdout); return ADO_EXIT_OK;
@@ -223,7 +262,11 @@ int main(int argc, char **argv)
 		ado_hint("--job JOB [--backup ID] --to-dir DIR, a reference, or --list to see the backups");
 		return ADO_EXIT_USAGE;
 	}
-	if (!cat && !to_dir && !to_db && !target) {
+	if (from && !job) {
+		ado_error("--from picks a destination of --job JOB; a reference already names its destination");
+		return ADO_EXIT_USAGE;
+	}
+	if (!cat && !to_dir && !to_db && !target && !(thaw && !wait)) {
 		ado_error("where to? give --to-dir DIR for files, or --target DATABASE / --to-database NAME");
 		return ADO_EXIT_USAGE;
 	}
@@ -241,12 +284,16 @@ int main(int argc, char **argv)
 	ado_sig_install();
 	status = ADO_EXIT_FAIL;
 	if (job) {
-		if (ado_restore_select(cfg, job, backup, before, target, k, &s, &id, &e) < 0) {
+		if (ado_restore_select(cfg, job, backup, before, target, from, k, &s, &id, &e) < 0) {
 			ado_log_err(&e);
 			status = e.kind == ADO_E_USAGE ? ADO_EXIT_USAGE : ADO_EXIT_FAIL;
 			goto out;
 		}
 		jobname = strdup(job);
+		if (!cat && !thaw) {
+			printf("using the copy at '%s'\n", s->url);
+			fflush(stdout);
+		}
 	} else if (ado_ref_parse(argv[optind], cfg, &s, &jobname, &id, &e) < 0) {
 		ado_log_err(&e);
 		status = ADO_EXIT_USAGE;
@@ -261,6 +308,50 @@ int main(int argc, char **argv)
 		ado_hint("set key_file in the config, ADO_KEY_FILE or ADO_PASSPHRASE");
 		status = ADO_EXIT_USAGE;
 		goto out;
+	}
+	if (thaw || wait) {
+		if (thaw) {
+			int n = ado_repo_thaw(s, m, target, days, tier, &e);
+			char *ref = ado_ref_make(s, jobname, id);
+			if (n < 0) {
+				ado_log_err(&e);
+				free(ref);
+				goto out;
+			}
+			if (n == 0)
+				printf("%s: every artifact is readable: nothing to request\n", ref ? ref : id);
+			else
+				printf("%s: requested %d artifact%s from the archive for %d days (tier %s)\n", ref ? ref : id, n,
+				       n == 1 ? "" : "s", days, tier);
+			fflush(stdout);
+			free(ref);
+			if (!wait) {
+				status = ADO_EXIT_OK;
+				goto out;
+			}
+		}
+		if (ado_repo_wait_readable(s, m, target, env_seconds("ADO_THAW_WAIT_MAX", 48 * 3600),
+					   env_seconds("ADO_THAW_POLL_INTERVAL", 300), progress, NULL, &e) < 0) {
+			ado_log_err(&e);
+			status = e.kind == ADO_E_ARCHIVED ? ADO_EXIT_ARCHIVED : ADO_EXIT_FAIL;
+			goto out;
+		}
+	} else if (!cat && ado_repo_check_readable(cfg, s, m, target, &e) < 0) {
+		/* archived here: the next destination's copy may be online */
+		struct ado_store *next = NULL;
+		struct ado_manifest *m2 = NULL;
+		if (e.kind != ADO_E_ARCHIVED || !job || from || !ado_restore_next_copy(cfg, jobname, id, s->url, &next) ||
+		    ado_repo_manifest(next, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m2, NULL, NULL) < 0) {
+			ado_log_err(&e);
+			status = e.kind == ADO_E_ARCHIVED ? ADO_EXIT_ARCHIVED : ADO_EXIT_FAIL;
+			ado_store_free(next);
+			goto out;
+		}
+		ado_warn("the copy at '%s' is archived; using the copy at '%s'", s->url, next->url);
+		ado_manifest_free(m);
+		ado_store_free(s);
+		m = m2;
+		s = next;
 	}
 	if (cat) {
 		if (ado_restore_cat(s, m, argv[optind + 1], k, 1, &e) < 0) {
@@ -310,10 +401,11 @@ int main(int argc, char **argv)
 			int rc = restore_one(cfg, s, m, pick, k, to_dir, to_db, tables, ntables, pjobs, force, dry, &e);
 			if (rc == 0)
 				break;
-			if (!job || !ado_restore_copy_damaged(&e) ||
+			if (!job || from || !ado_restore_copy_damaged(&e) ||
 			    !ado_restore_next_copy(cfg, jobname, id, s->url, &next)) {
 				ado_log_err(&e);
 				status = e.kind == ADO_E_INTERRUPTED ? ado_sig_exit(ado_interrupted())
+					 : e.kind == ADO_E_ARCHIVED ? ADO_EXIT_ARCHIVED
 								     : (ado_err_exit(e.kind) == 2 ? 2 : ADO_EXIT_FAIL);
 				goto out;
 			}

@@ -17,13 +17,14 @@
 #include "job/repo.h"
 #include "base/sig.h"
 #include "job/verify.h"
+#include "job/freshness.h"
 
 struct ctx {
 	const struct ado_config *cfg;
 	struct ado_verify_opts vo;
 	int json;
 	FILE *log;
-	size_t ok, failed;
+	size_t ok, failed, archived;	/* archived: failures that only need a thaw */
 	int rpo_missed;
 	const char *level_name;
 };
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 		"usage: ado-verify [-c FILE] [options] REF...\n"
 		"       ado-verify [-c FILE] [options] -            (references on stdin, one per line)\n"
 		"       ado-verify [-c FILE] [options] --job JOB [--since DURATION]\n"
+		"       ado-verify [-c FILE] --rpo [--grace DURATION] [--json] [JOB...]\n"
 		"\n"
 		"Check backups; print 'ok REF' or 'FAIL REF: reason' per backup on stdout.\n"
 		"REF is DEST/JOB/ID as printed by ado-backup.\n"
@@ -42,6 +44,10 @@ static void usage(FILE *f)
 		"  -l, --level LEVEL     checksum | read | restore (default restore)\n"
 		"  -j, --job JOB         every complete backup of JOB on its destinations\n"
 		"  -s, --since DURATION  with --job: only backups younger than this (e.g. 24h, 7 days)\n"
+		"      --rpo             freshness only (no data read): the newest complete backup of each\n"
+		"                        JOB (default every job) on each destination against its rpo,\n"
+		"                        or the longest gap of its schedule when it has none\n"
+		"      --grace DURATION  with --rpo: allowance for the run itself (default 5 minutes)\n"
 		"      --json            one JSON object per backup instead of the text lines\n"
 		"      --log FILE        append timestamped result lines to FILE\n"
 		"      --tmp-dir DIR     where test restores go (default $TMPDIR or /tmp)\n"
@@ -50,8 +56,27 @@ static void usage(FILE *f)
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
 		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error,\n"
-		"5 all passed but the newest backup of --job is older than its rpo.\n"
+		"5 all passed but the newest backup of --job is older than its rpo,\n"
+		"6 every failure was a backup in an archive tier (request it: ado-restore --thaw);\n"
+		"--rpo: 0 all fresh, 5 a job and destination is stale or has no backup,\n"
+		"6 a destination could not be listed (nothing stale seen).\n"
 		"See ado-verify(1).\n");
+}
+
+/* One JSON record per line on stdout: rec_begin, the members, rec_end. */
+static void rec_begin(struct ado_buf *b, struct ado_json *j)
+{
+	ado_buf_init(b);
+	ado_json_init(j, b, 0);
+	ado_json_obj_begin(j, NULL);
+}
+
+static void rec_end(struct ado_buf *b, struct ado_json *j)
+{
+	ado_json_obj_end(j);
+	printf("%s\n", b->data ? b->data : "{}");
+	ado_buf_free(b);
+	fflush(stdout);
 }
 
 static void log_line(struct ctx *c, const char *fmt, const char *ref, const char *reason)
@@ -80,6 +105,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	if (e) {
 		char raw[1400];
 		c->failed++;
+		c->archived += e->kind == ADO_E_ARCHIVED;
 		ado_log_redact_copy(reason, sizeof(reason), ado_err_str(e, raw, sizeof(raw)));
 	} else {
 		c->ok++;
@@ -87,9 +113,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	if (c->json) {
 		struct ado_buf b;
 		struct ado_json j;
-		ado_buf_init(&b);
-		ado_json_init(&j, &b, 0);
-		ado_json_obj_begin(&j, NULL);
+		rec_begin(&b, &j);
 		ado_json_kstr(&j, "ref", ref);
 		ado_json_kstr(&j, "status", e ? "fail" : "ok");
 		ado_json_kstr(&j, "level", c->level_name);
@@ -105,9 +129,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 			ado_json_kstr(&j, "reason", reason);
 			ado_json_kstr(&j, "error", ado_err_name(e->kind));
 		}
-		ado_json_obj_end(&j);
-		printf("%s\n", b.data ? b.data : "{}");
-		ado_buf_free(&b);
+		rec_end(&b, &j);
 	} else if (!e) {
 		printf("ok %s\n", ref);
 	} else {
@@ -204,16 +226,12 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		if (c->json) {
 			struct ado_buf b;
 			struct ado_json j;
-			ado_buf_init(&b);
-			ado_json_init(&j, &b, 0);
-			ado_json_obj_begin(&j, NULL);
+			rec_begin(&b, &j);
 			ado_json_kstr(&j, "job", jb->name);
 			ado_json_kstr(&j, "status", "rpo_missed");
 			ado_json_kint(&j, "age_seconds", (long long)(now - newest));
 			ado_json_kint(&j, "rpo_seconds", jb->rpo);
-			ado_json_obj_end(&j);
-			printf("%s\n", b.data ? b.data : "{}");
-			ado_buf_free(&b);
+			rec_end(&b, &j);
 		} else {
 			printf("RPO %s: %s\n", jb->name, why);
 		}
@@ -222,6 +240,114 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		ado_hint("check that its cron entry runs (ado-backup --crontab) and that backups succeed");
 	}
 	return 0;
+}
+
+/* --rpo: one row per job and destination. */
+struct rpo_ctx {
+	int json, quiet;
+	size_t stale, unchecked;
+};
+
+static void rpo_row(const struct ado_fresh_row *r, void *arg)
+{
+	static const char *const word[] = { "ok", "STALE", "NONE", "UNCHECKED", "UNWATCHED" };
+	static const char *const jword[] = { "ok", "stale", "none", "unchecked", "unwatched" };
+	struct rpo_ctx *c = arg;
+	char age[64] = "", target[64] = "", why[1400] = "";
+
+	if (r->state == ADO_FRESH_STALE || r->state == ADO_FRESH_NONE)
+		c->stale++;
+	else if (r->state == ADO_FRESH_UNCHECKED)
+		c->unchecked++;
+	if (r->age >= 0)
+		ado_duration_format(r->age, age, sizeof(age));
+	if (r->target)
+		ado_duration_format(r->target, target, sizeof(target));
+	if (r->state == ADO_FRESH_UNCHECKED) {
+		char raw[1400];
+		ado_log_redact_copy(why, sizeof(why), ado_err_str(&r->err, raw, sizeof(raw)));
+	}
+	if (c->json) {
+		struct ado_buf b;
+		struct ado_json j;
+		rec_begin(&b, &j);
+		ado_json_kstr(&j, "type", "rpo");
+		ado_json_kstr(&j, "job", r->job);
+		ado_json_kstr(&j, "destination", r->dest);
+		ado_json_kstr(&j, "status", jword[r->state]);
+		if (r->id[0]) {
+			ado_json_kstr(&j, "newest", r->id);
+			ado_json_kint(&j, "age_seconds", r->age);
+		}
+		if (r->target) {
+			ado_json_kint(&j, "target_seconds", r->target);
+			ado_json_kstr(&j, "target_from", r->target_from);
+		}
+		if (why[0])
+			ado_json_kstr(&j, "reason", why);
+		rec_end(&b, &j);
+		return;
+	}
+	if (c->quiet && r->state == ADO_FRESH_OK)
+		return;
+	switch (r->state) {
+	case ADO_FRESH_OK:
+	case ADO_FRESH_STALE:
+		printf("%s %s %s: newest complete backup %s is %s old, target %s (%s)\n", word[r->state], r->job,
+		       r->dest, r->id, age, target, r->target_from);
+		break;
+	case ADO_FRESH_NONE:
+		printf("NONE %s %s: no complete backup, target %s (%s)\n", r->job, r->dest, target, r->target_from);
+		break;
+	case ADO_FRESH_UNCHECKED:
+		printf("UNCHECKED %s %s: %s\n", r->job, r->dest, why);
+		break;
+	case ADO_FRESH_UNWATCHED:
+		printf("UNWATCHED %s %s: the job has no rpo and no schedule\n", r->job, r->dest);
+		break;
+	}
+	fflush(stdout);
+}
+
+static int rpo_watch(const struct ado_config *cfg, char **jobs, int njobs, long long grace, int json, int quiet)
+{
+	struct rpo_ctx c = { .json = json, .quiet = quiet };
+	time_t now = time(NULL);
+	struct ado_err e;
+
+	for (int i = 0; i < njobs; i++)
+		if (!ado_config_job(cfg, jobs[i])) {
+			ado_error("no job '%s' in '%s'", jobs[i], cfg->path ? cfg->path : "the config");
+			return ADO_EXIT_USAGE;
+		}
+	if (cfg->njobs == 0) {
+		ado_error("no jobs in '%s'", cfg->path ? cfg->path : "the config");
+		return ADO_EXIT_USAGE;
+	}
+	ado_err_clear(&e);
+	for (size_t i = 0; i < cfg->njobs && !ado_interrupted(); i++) {
+		int wanted = njobs == 0;
+		for (int k = 0; k < njobs && !wanted; k++)
+			wanted = strcmp(jobs[k], cfg->jobs[i].name) == 0;
+		if (wanted && ado_fresh_check(cfg, &cfg->jobs[i], now, grace, rpo_row, &c, &e) < 0) {
+			ado_log_err(&e);
+			return ADO_EXIT_FAIL;
+		}
+	}
+	if (ado_interrupted())
+		return ado_sig_exit(ado_interrupted());
+	if (c.stale) {
+		ado_error("%zu destination%s of the watched jobs %s no fresh backup", c.stale, c.stale == 1 ? "" : "s",
+			  c.stale == 1 ? "has" : "have");
+		ado_hint("check the job's cron entry (ado-backup --crontab) and its last run; ado-restore --list");
+		return ADO_EXIT_TARGET;
+	}
+	if (c.unchecked) {
+		ado_error("%zu destination%s could not be listed: freshness unknown", c.unchecked,
+			  c.unchecked == 1 ? "" : "s");
+		return ADO_EXIT_UNCHECKED;
+	}
+	return ADO_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -233,15 +359,16 @@ int main(int argc, char **argv)
 		{ "tmp-dir", required_argument, NULL, 't' }, { "scratch-db", required_argument, NULL, 'S' },
 		{ "min-tables", required_argument, NULL, 'm' }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },	    { "rpo", no_argument, NULL, 'R' },
+		{ "grace", required_argument, NULL, 'G' },  { NULL, 0, NULL, 0 },
 	};
 	struct ctx c;
 	struct ado_config *cfg = NULL;
 	struct ado_keyring *k = NULL;
 	struct ado_err e;
-	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL;
-	long long since = 0;
-	int ch, status = ADO_EXIT_USAGE;
+	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL, *grace_s = NULL;
+	long long since = 0, grace = 300;
+	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0;
 
 	ado_log_init("ado-verify");
 	ado_err_clear(&e);
@@ -279,12 +406,37 @@ int main(int argc, char **argv)
 			}
 			break;
 		}
-		case 'q': ado_log_set_level(ADO_LOG_ERROR); break;
+		case 'R': rpo = 1; break;
+		case 'G': grace_s = optarg; break;
+		case 'q': ado_log_set_level(ADO_LOG_ERROR); quiet = 1; break;
 		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
 		case 'h': usage(stdout); return ADO_EXIT_OK;
 		case 'V': fputs(ADO_VERSION_TEXT("ado-verify"), stdout); return ADO_EXIT_OK;
 		default: usage(stderr); return ADO_EXIT_USAGE;
 		}
+	}
+	if (grace_s && !rpo) {
+		ado_error("--grace needs --rpo");
+		return ADO_EXIT_USAGE;
+	}
+	if (rpo) {
+		if (job || since_s || logpath) {
+			ado_error("--rpo checks freshness only: give job names, not --job, --since or --log");
+			return ADO_EXIT_USAGE;
+		}
+		if (grace_s && ado_duration_parse(grace_s, &grace, &e) < 0) {
+			ado_log_err(&e);
+			return ADO_EXIT_USAGE;
+		}
+		if (ado_cli_config(cfgopt, 1, &cfg, &e) < 0) {
+			ado_log_err(&e);
+			return ado_err_exit(e.kind);
+		}
+		ado_sig_install();
+		status = rpo_watch(cfg, argv + optind, argc - optind, grace, c.json, quiet);
+		ado_config_free(cfg);
+		ado_log_redact_clear();
+		return status;
 	}
 	if (!job && optind == argc) {
 		ado_error("nothing to verify");
@@ -343,7 +495,7 @@ int main(int argc, char **argv)
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? ADO_EXIT_FAIL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+		status = c.failed ? (c.failed == c.archived ? ADO_EXIT_ARCHIVED : ADO_EXIT_FAIL) : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 out:
 	if (c.log)
 		fclose(c.log);

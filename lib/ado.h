@@ -12,6 +12,9 @@ enum ado_exit {
 	ADO_EXIT_PARTIAL = 3,	/* some targets or destinations failed, others succeeded */
 	ADO_EXIT_LOCKED = 4,	/* another run holds this job's lock, nothing done */
 	ADO_EXIT_TARGET = 5,	/* done, but an RPO or RTO target was missed */
+	ADO_EXIT_UNCHECKED = 6,	/* could not check or read now (a server down, a login refused, an
+				 * archived copy not thawed): nothing is known to be damaged */
+	ADO_EXIT_ARCHIVED = ADO_EXIT_UNCHECKED,	/* one case of it: in an archive tier, ask with ado-restore --thaw */
 };
 
 /* Print "PROG VERSION" to stdout: the shared --version text. */

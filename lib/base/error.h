@@ -30,6 +30,7 @@
 	X(DB,          1, "database error") \
 	X(NET,         1, "network error") \
 	X(REMOTE,      1, "remote service error") \
+	X(ARCHIVED,    6, "archived: needs a restore request first") \
 	X(CHILD,       1, "child process failed") \
 	X(INTERRUPTED, 1, "interrupted") \
 	X(UNSUPPORTED, 2, "not supported") \

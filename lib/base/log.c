@@ -111,6 +111,26 @@ void ado_hint(const char *fmt, ...)
 	va_end(ap);
 }
 
+int ado_trace_on(void)
+{
+	const char *v = getenv("ADO_TRACE");
+
+	return level >= ADO_LOG_DEBUG || (v && *v && strcmp(v, "0") != 0);
+}
+
+void ado_trace(const char *fmt, ...)
+{
+	char pfx[128];
+	va_list ap;
+
+	if (!ado_trace_on())
+		return;
+	snprintf(pfx, sizeof(pfx), "%s: trace: ", prog);
+	va_start(ap, fmt);
+	emit(pfx, fmt, ap);
+	va_end(ap);
+}
+
 void ado_log_err(const struct ado_err *e)
 {
 	char buf[1400];

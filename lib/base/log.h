@@ -29,6 +29,11 @@ void ado_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Store request tracing (ADO_TRACE=1 in the environment, or level DEBUG):
+ * ado_trace_on() says whether it is on; ado_trace() prints "prog: trace: ...". */
+int ado_trace_on(void);
+void ado_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Print an error context: "prog: msg: strerror" then "hint: ..." if any. */
 void ado_log_err(const struct ado_err *e);
 

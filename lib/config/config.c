@@ -405,10 +405,12 @@ int cfg_get_str_list(struct pctx *p, const yaml_node_t *n, const char *what, con
 
 /* ---- the top level -------------------------------------------------------- */
 
+/* `recovery:` is the recovery plan: lib/recover parses it (its own file format
+ * too, with --plan FILE); here it is only allowed. */
 static int parse_root(struct pctx *p, const yaml_node_t *root)
 {
 	static const char *const keys[] = { "state_dir", "encryption", "databases", "storage", "notifications",
-					    "backup_jobs", NULL };
+					    "backup_jobs", "recovery", NULL };
 	yaml_node_t *v[MAX_KEYS];
 
 	if (cfg_map_fields(p, root, "the top level", keys, v, NULL) < 0)
@@ -444,9 +446,11 @@ static int init_defaults(struct ado_config *c)
 	c->s3.path_style = 1;
 	return set_default(&c->state_dir, ADO_DEFAULT_STATE_DIR) | set_default(&c->s3.endpoint, "https://s3.amazonaws.com") |
 	       set_default(&c->s3.region, "us-east-1") | set_default(&c->s3.storage_class, "STANDARD") |
+	       set_default(&c->s3.glacier_storage_class, "GLACIER") |
 	       set_default(&c->s3.access_key_id.env, "AWS_ACCESS_KEY_ID") |
 	       set_default(&c->s3.secret_access_key.env, "AWS_SECRET_ACCESS_KEY") |
-	       set_default(&c->azure.key.env, "AZURE_STORAGE_KEY");
+	       set_default(&c->azure.key.env, "AZURE_STORAGE_KEY") |
+	       set_default(&c->azure.sas.env, "AZURE_STORAGE_SAS_TOKEN");
 }
 
 /* The environment wins over the file; then what depends on both. */
@@ -468,15 +472,8 @@ static int finish(struct ado_config *c)
 	}
 	if (!c->key_file && set_default(&c->passphrase_env, "ADO_PASSPHRASE") < 0)
 		return -1;
-	if (!c->azure.account && (v = getenv("AZURE_STORAGE_ACCOUNT")) && *v && set_default(&c->azure.account, v) < 0)
-		return -1;
-	if (!c->azure.endpoint && c->azure.account) {
-		size_t n = strlen(c->azure.account) + sizeof("https://.blob.core.windows.net");
-
-		if (!(c->azure.endpoint = malloc(n)))
-			return -1;
-		snprintf(c->azure.endpoint, n, "https://%s.blob.core.windows.net", c->azure.account);
-	}
+	/* the Azure account and endpoint from the environment (AZURE_STORAGE_*) are
+	 * the driver's to resolve (store/azure_auth.c), with the connection string */
 	return 0;
 }
 
@@ -754,9 +751,11 @@ void ado_config_free(struct ado_config *c)
 	cfg_ref_free(&c->s3.secret_access_key);
 	free(c->s3.ca_file);
 	free(c->s3.storage_class);
+	free(c->s3.glacier_storage_class);
 	free(c->azure.endpoint);
 	free(c->azure.account);
 	cfg_ref_free(&c->azure.key);
+	cfg_ref_free(&c->azure.sas);
 	free(c->azure.ca_file);
 	free(c->azure.access_tier);
 	for (size_t i = 0; i < c->nchannels; i++)

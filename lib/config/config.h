@@ -17,7 +17,7 @@
  *   databases:  { ado_primary: { conninfo: "host=db1 user=backup", password_file: ... } }
  *   storage:
  *     s3:    { endpoint: ..., region: ..., access_key_id_env: ..., secret_access_key_env: ..., path_style: true }
- *     azure: { endpoint: ..., account: ..., key_env: ... }
+ *     azure: { endpoint: ..., account: ..., key_env: ..., sas_env: ..., access_tier: ..., block_size: 8MiB }
  *   notifications:
  *     timeout: 60s
  *     channels: { NAME: { type: slack|webhook|statuspage|email, url_env: ..., severities: [...] ... } }
@@ -110,7 +110,9 @@ struct ado_s3_config {
 	struct ado_secret_ref access_key_id;	/* default env AWS_ACCESS_KEY_ID */
 	struct ado_secret_ref secret_access_key;	/* default env AWS_SECRET_ACCESS_KEY */
 	char *ca_file;
-	char *storage_class;	/* for s3: destinations (default STANDARD); s3_glacier uses GLACIER */
+	char *storage_class;	/* for s3: destinations (default STANDARD) */
+	char *glacier_storage_class;	/* for s3_glacier: artifacts (default GLACIER; DEEP_ARCHIVE, GLACIER_IR) */
+	unsigned long long part_size;	/* multipart part size in bytes; 0 = the driver's default (16 MiB) */
 };
 
 struct ado_azure_config {
@@ -118,8 +120,11 @@ struct ado_azure_config {
 	char *endpoint;		/* e.g. http://127.0.0.1:10000/devstoreaccount1 or https://ACCOUNT.blob.core.windows.net */
 	char *account;
 	struct ado_secret_ref key;	/* account key (base64); default env AZURE_STORAGE_KEY */
+	struct ado_secret_ref sas;	/* SAS token, used instead of the key when set; default env
+					 * AZURE_STORAGE_SAS_TOKEN (optional) */
 	char *ca_file;
-	char *access_tier;	/* optional: Hot, Cool, Archive */
+	char *access_tier;	/* optional: Hot, Cool, Cold, Archive */
+	unsigned long long block_size;	/* Put Block size in bytes; 0 -> the driver's default */
 };
 
 enum ado_channel_kind { ADO_CH_SLACK, ADO_CH_WEBHOOK, ADO_CH_STATUSPAGE, ADO_CH_EMAIL };

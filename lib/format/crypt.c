@@ -3,7 +3,11 @@
  * Every primitive is OpenSSL's: scrypt (EVP_PBE_scrypt), HKDF-SHA256
  * (EVP_KDF "HKDF"), AES-256-GCM (EVP_CIPHER), HMAC-SHA256 (EVP_Q_mac),
  * SHA-256 (EVP_Digest) and RAND_bytes. What is written by hand here is only
- * the framing: header, chunking, nonces and the associated data. */
+ * the framing: header, chunking, nonces and the associated data.
+ *
+ * One piece on purpose (about 850 lines): the key derivation, the header and
+ * the chunk framing of both directions are one format, and reading them side
+ * by side is how a reviewer checks that the writer and the reader agree. */
 #include "format/crypt.h"
 
 #include <errno.h>

@@ -79,7 +79,8 @@ static size_t alive_count(const struct run *r)
 }
 
 /* head -> sha256(plain) -> [thread] -> compress -> [encrypt] -> sha256(stored) -> tee(destinations) */
-static int chain_open(struct run *r, const char *artifact, int threaded, struct chain *c, struct ado_err *e)
+static int chain_open(struct run *r, const char *artifact, int threaded, unsigned flags, struct chain *c,
+		      struct ado_err *e)
 {
 	struct ado_writer *sinks[MAX_DESTS], *w;
 	char path[1024];
@@ -93,7 +94,7 @@ static int chain_open(struct run *r, const char *artifact, int threaded, struct 
 			continue;
 		ado_err_clear(&de);
 		r->dests[i].used = 1;
-		if (ado_store_open_write(r->dests[i].s, path, &sinks[n], &de) < 0) {
+		if (ado_store_open_write(r->dests[i].s, path, flags, &sinks[n], &de) < 0) {
 			dest_fail(r, i, &de);
 			continue;
 		}
@@ -218,7 +219,7 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	if (chain_open(r, tname, 1, &tar, e) < 0 || chain_open(r, iname, 0, &idx, e) < 0)
+	if (chain_open(r, tname, 1, 0, &tar, e) < 0 || chain_open(r, iname, 0, ADO_STORE_WRITE_META, &idx, e) < 0)
 		goto out;
 	r->fst = &st;
 	r->unreadable_told = 0;
@@ -271,7 +272,7 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 	if (ado_pg_connect(r->cfg, t->database, &pg, e) < 0 || ado_pg_dump_find(pg, &dump, &dump_version, e) < 0 ||
 	    ado_pg_snapshot_open(pg, t->tables, t->ntables, &snap, e) < 0)
 		goto out;
-	if (chain_open(r, name, 1, &c, e) < 0)
+	if (chain_open(r, name, 1, 0, &c, e) < 0)
 		goto out;
 	if (ado_pg_dump_spawn(pg, dump, snap, t->ntables == 0, &pid, &fd, e) < 0)
 		goto out;
@@ -398,7 +399,11 @@ int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const ch
 		}
 		if (ado_store_remove_tree(s, dir, e) < 0)
 			goto fail;
-		ado_info("retention: removed %s '%s/%s'", v[i].complete ? "backup" : "incomplete backup", s->url, dir);
+		{
+			char *ref = ado_ref_join(s->url, job->name, v[i].id);
+			ado_info("retention: removed %s '%s'", v[i].complete ? "backup" : "incomplete backup", ref ? ref : dir);
+			free(ref);
+		}
 		removed++;
 	}
 	free(v);
@@ -518,6 +523,21 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		if (e)
 			*e = last;
 		goto out;
+	}
+	/* uploads an earlier, killed run left unfinished under this job (S3
+	 * multipart): abort them so no orphan parts pile up */
+	for (size_t i = 0; i < r.ndests; i++) {
+		struct ado_err ce;
+		int k;
+		if (!r.dests[i].alive)
+			continue;
+		ado_err_clear(&ce);
+		k = ado_store_clean_uploads(r.dests[i].s, job->name, &ce);
+		if (k < 0)
+			ado_warn("cannot clean up unfinished uploads on '%s': %s", r.dests[i].cfg->url, ce.msg);
+		else if (k > 0)
+			ado_info("aborted %d unfinished upload%s an earlier run left on '%s'", k, k == 1 ? "" : "s",
+				 r.dests[i].cfg->url);
 	}
 
 	if (!(r.m = ado_manifest_new())) {

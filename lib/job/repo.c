@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 struct list_ctx {
 	struct ado_backup_info *v;
@@ -40,7 +42,8 @@ static int by_id(const void *a, const void *b)
 	return strcmp(((const struct ado_backup_info *)a)->id, ((const struct ado_backup_info *)b)->id);
 }
 
-int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e)
+int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n,
+		      struct ado_err *e)
 {
 	struct list_ctx c = { 0 };
 
@@ -55,6 +58,19 @@ int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info *
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
 	qsort(c.v, c.n, sizeof(*c.v), by_id);
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e)
+{
+	struct list_ctx c = { 0 };
+
+	if (ado_repo_list_ids(s, job, &c.v, &c.n, e) < 0)
+		return -1;
+	*out = NULL;
+	*n = 0;
 	for (size_t i = 0; i < c.n; i++) {
 		char path[512];
 		int r;
@@ -324,4 +340,146 @@ out:
 	free(buf);
 	free(want);
 	return rc;
+}
+
+static int wanted(const struct ado_artifact *a, const char *target)
+{
+	if (strcmp(a->kind, "files-index") == 0)
+		return 0;	/* written as metadata: always online */
+	if (!target)
+		return 1;
+	/* the same matching as ado_artifact_matches (restore.h), kept here to stay below job/restore */
+	return strcmp(a->target, target) == 0 || (a->source && strcmp(a->source, target) == 0) ||
+	       (a->source && strncmp(a->source, target, strlen(target)) == 0 &&
+		strcmp(a->source + strlen(target), "/") == 0);
+}
+
+/* Where artifact a lies (into path) and whether it can be read now. */
+static int art_state(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a, char *path,
+		     size_t len, enum ado_readable *st, struct ado_err *e)
+{
+	snprintf(path, len, "%s/%s/%s", m->job, m->id, a->name);
+	return ado_store_readable(s, path, st, e);
+}
+
+/* Count the artifacts that cannot be read now. */
+static int count_unreadable(struct ado_store *s, const struct ado_manifest *m, const char *target, size_t *total,
+			    size_t *archived, size_t *restoring, struct ado_err *e)
+{
+	*total = *archived = *restoring = 0;
+	for (size_t i = 0; i < m->nartifacts; i++) {
+		const struct ado_artifact *a = &m->artifacts[i];
+		enum ado_readable st;
+		char path[1024];
+		if (!wanted(a, target))
+			continue;
+		(*total)++;
+		if (art_state(s, m, a, path, sizeof(path), &st, e) < 0)
+			return -1;
+		*archived += st == ADO_READABLE_ARCHIVED;
+		*restoring += st == ADO_READABLE_RESTORING;
+	}
+	return 0;
+}
+
+int ado_repo_check_readable(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
+			    const char *target, struct ado_err *e)
+{
+	size_t total, archived, restoring;
+	char *ref, copt[1100] = "";
+
+	if (!s->ops->readable)
+		return 0;
+	if (count_unreadable(s, m, target, &total, &archived, &restoring, e) < 0)
+		return -1;
+	if (archived + restoring == 0)
+		return 0;
+	ref = ado_ref_make(s, m->job, m->id);
+	if (cfg && cfg->path)
+		snprintf(copt, sizeof(copt), " -c %s", cfg->path);
+	if (archived) {
+		ado_err_set(e, ADO_E_ARCHIVED, 0,
+			    "backup '%s' is archived: %zu of its %zu artifacts must be restored from the archive tier "
+			    "before they can be read",
+			    ref ? ref : m->id, archived + restoring, total);
+		ado_err_hint(e, "request it (hours for Standard): ado-restore%s --job %s --backup %s --from %s --thaw "
+			     "--days 7 --tier Standard; then run the same with --wait and the restore options",
+			     copt, m->job, m->id, s->url);
+	} else {
+		ado_err_set(e, ADO_E_ARCHIVED, 0,
+			    "backup '%s' is being restored from the archive tier: %zu of its %zu artifacts are not "
+			    "readable yet",
+			    ref ? ref : m->id, restoring, total);
+		ado_err_hint(e, "wait for it: ado-restore%s --job %s --backup %s --from %s --wait and the restore options",
+			     copt, m->job, m->id, s->url);
+	}
+	free(ref);
+	return -1;
+}
+
+int ado_repo_thaw(struct ado_store *s, const struct ado_manifest *m, const char *target, int days, const char *tier,
+		  struct ado_err *e)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < m->nartifacts; i++) {
+		const struct ado_artifact *a = &m->artifacts[i];
+		enum ado_readable st;
+		char path[1024];
+		if (!wanted(a, target))
+			continue;
+		if (art_state(s, m, a, path, sizeof(path), &st, e) < 0)
+			return -1;
+		if (st != ADO_READABLE_ARCHIVED)
+			continue;
+		if (ado_store_thaw(s, path, days, tier, e) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+int ado_repo_wait_readable(struct ado_store *s, const struct ado_manifest *m, const char *target, long max_wait,
+			   long interval, ado_progress_fn progress, void *arg, struct ado_err *e)
+{
+	time_t start = time(NULL);
+
+	for (;;) {
+		size_t total, archived, restoring;
+		if (count_unreadable(s, m, target, &total, &archived, &restoring, e) < 0)
+			return -1;
+		if (progress)
+			progress(arg, total - archived - restoring, total);
+		if (archived + restoring == 0)
+			return 0;
+		if (archived)
+			return ado_repo_check_readable(NULL, s, m, target, e);	/* never requested: waiting cannot help */
+		if (time(NULL) - start + interval > max_wait) {
+			ado_err_set(e, ADO_E_ARCHIVED, 0, "backup '%s/%s': %zu of %zu artifacts still not readable after %ld s",
+				    m->job, m->id, restoring, total, (long)(time(NULL) - start));
+			return ado_err_hint(e, "the archive is slow (Standard: hours, Bulk: up to 48 h): run --wait again later");
+		}
+		sleep((unsigned)interval);
+	}
+}
+
+int ado_repo_archived(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		      struct ado_err *e)
+{
+	enum ado_readable st;
+	char path[1024];
+	uint64_t size = 0;
+
+	if (!s->ops->readable)
+		return 0;
+	if (art_state(s, m, a, path, sizeof(path), &st, e) < 0)
+		return -1;
+	if (st == ADO_READABLE_ONLINE)
+		return 0;
+	if (ado_store_exists(s, path, &size, e) < 0)
+		return -1;
+	if (size != a->stored_size)
+		return ado_err_set(e, ADO_E_INTEGRITY, 0, "artifact '%s' (archived): size %llu, expected %llu", a->name,
+				   (unsigned long long)size, (unsigned long long)a->stored_size);
+	return 1;
 }

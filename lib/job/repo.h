@@ -37,6 +37,11 @@ int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_inf
  * or "complete". */
 const char *ado_backup_state(const struct ado_backup_info *b);
 
+/* The backup folders of job in s, sorted oldest first, without looking into
+ * them (complete is 0 in every entry): one listing, for cheap checks. */
+int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n,
+		      struct ado_err *e);
+
 /* Backups of job in s, sorted oldest first. *out is malloc'd (free it). */
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e);
 
@@ -80,5 +85,28 @@ int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, co
 
 /* Check JOB/ID/SHA256SUMS lists exactly the manifest's artifacts and hashes. */
 int ado_repo_check_sums(struct ado_store *s, const struct ado_manifest *m, struct ado_err *e);
+
+/* Archive tiers (S3 Glacier, Azure Archive). Artifacts that are metadata
+ * (the files index) are never archived; the others may be.
+ * ado_repo_check_readable: 0 when every artifact of m (those of `target`
+ * only, when not NULL) can be read now; else -1 with ADO_E_ARCHIVED, one
+ * message naming the backup and whether a restore request is still running,
+ * and the exact command to request it as the hint. */
+int ado_repo_check_readable(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
+			    const char *target, struct ado_err *e);
+/* Request every archived artifact of m (of target) for `days` days at
+ * `tier`; returns how many were requested (0: all online), or -1. */
+int ado_repo_thaw(struct ado_store *s, const struct ado_manifest *m, const char *target, int days, const char *tier,
+		  struct ado_err *e);
+/* Poll every `interval` seconds, at most max_wait seconds, until every
+ * artifact is readable; progress(arg, ready, total) after each poll.
+ * Timeout: ADO_E_ARCHIVED. */
+/* Is artifact a archived in s (not readable now)? 0 no; 1 yes and present at
+ * its manifest size; -1 with e (ADO_E_INTEGRITY when its size differs). */
+int ado_repo_archived(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		      struct ado_err *e);
+typedef void (*ado_progress_fn)(void *arg, size_t ready, size_t total);
+int ado_repo_wait_readable(struct ado_store *s, const struct ado_manifest *m, const char *target, long max_wait,
+			   long interval, ado_progress_fn progress, void *arg, struct ado_err *e);
 
 #endif

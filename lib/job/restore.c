@@ -86,7 +86,9 @@ int ado_restore_next_copy(const struct ado_config *cfg, const char *job, const c
 
 int ado_restore_copy_damaged(const struct ado_err *err)
 {
-	return err->kind == ADO_E_INTEGRITY || err->kind == ADO_E_AUTH || err->kind == ADO_E_FORMAT;
+	/* damaged, or unreachable or archived there: another copy may serve */
+	return err->kind == ADO_E_INTEGRITY || err->kind == ADO_E_AUTH || err->kind == ADO_E_FORMAT ||
+	       err->kind == ADO_E_NET || err->kind == ADO_E_REMOTE || err->kind == ADO_E_ARCHIVED;
 }
 
 int ado_parse_time(const char *s, time_t *out, struct ado_err *e)
@@ -137,9 +139,25 @@ static int has_target(struct ado_store *s, const char *job, const char *id, cons
 	return found;
 }
 
+static int same_url(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (lb > 1 && b[lb - 1] == '/')
+		lb--;
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
+int ado_restore_dest_is(const struct ado_store *s, const struct ado_dest *d, const char *from)
+{
+	return !from || same_url(d->url, from) || (s && same_url(s->url, from));
+}
+
 int ado_restore_select(const struct ado_config *cfg, const char *job, const char *backup_id, time_t before,
-		       const char *target, struct ado_keyring *k, struct ado_store **store, char **id,
-		       struct ado_err *e)
+		       const char *target, const char *from, struct ado_keyring *k, struct ado_store **store,
+		       char **id, struct ado_err *e)
 {
 	const struct ado_job *jb = ado_config_job(cfg, job);
 	int latest = !backup_id || strcmp(backup_id, "latest") == 0;
@@ -160,6 +178,8 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 		struct ado_err de;
 		size_t n = 0;
 		ado_err_clear(&de);
+		if (!ado_restore_dest_is(NULL, &jb->dests[d], from))
+			continue;
 		if (ado_repo_open_list(cfg, &jb->dests[d], jb->name, &s, &v, &n, &de) < 0) {
 			ado_warn("skipping destination '%s': %s", jb->dests[d].url, de.msg);
 			continue;
@@ -193,6 +213,15 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 		}
 		free(v);
 		ado_store_free(s);
+	}
+	if (from) {
+		int known = 0;
+		for (size_t d = 0; d < jb->ndests; d++)
+			known |= ado_restore_dest_is(NULL, &jb->dests[d], from);
+		if (!known) {
+			ado_err_set(e, ADO_E_USAGE, 0, "job '%s' has no destination '%s'", job, from);
+			return ado_err_hint(e, "--from takes one of the job's destinations as written in the config");
+		}
 	}
 	if (!latest)
 		ado_err_set(e, ADO_E_NOTFOUND, 0, "no complete backup '%s' of job '%s'", backup_id, job);

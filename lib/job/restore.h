@@ -31,8 +31,11 @@ int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn 
  * read unauthenticated for this choice only). Destinations are tried in
  * config order (put the local one first). Opens *store. */
 int ado_restore_select(const struct ado_config *cfg, const char *job, const char *backup_id, time_t before,
-		       const char *target, struct ado_keyring *k, struct ado_store **store, char **id,
-		       struct ado_err *e);
+		       const char *target, const char *from, struct ado_keyring *k, struct ado_store **store,
+		       char **id, struct ado_err *e);
+/* from: NULL for every destination of the job, or one of their URLs (as
+ * written, or as the store shows it; a trailing '/' does not matter). */
+int ado_restore_dest_is(const struct ado_store *s, const struct ado_dest *d, const char *from);
 
 /* Does artifact a belong to the target the user named: its target name
  * ("files-etc-ado-config", "db-ado_primary"), its source ("ado_primary",

@@ -160,6 +160,11 @@ static int is_transient(CURLcode rc)
 	}
 }
 
+int ado_http_curl_transient(int curl_code)
+{
+	return is_transient((CURLcode)curl_code);
+}
+
 static int is_tls_verify(CURLcode rc)
 {
 	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||

@@ -80,6 +80,10 @@ struct ado_mail_req {
  * resp->transient is 1 for 4xx replies). */
 int ado_mail_send(const struct ado_mail_req *req, struct ado_http_resp *resp, struct ado_err *e);
 
+/* 1 when a libcurl result code (a CURLcode) is worth trying again:
+ * connection refused, reset, timeout, nothing received. */
+int ado_http_curl_transient(int curl_code);
+
 /* "scheme://host:port" of url into buf (no user info, path or query), or
  * "<bad url>" when it cannot be parsed. Safe to show for secret URLs. */
 void ado_http_url_origin(const char *url, char *buf, size_t len);

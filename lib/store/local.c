@@ -131,7 +131,8 @@ static void lw_free(struct ado_writer *w)
 
 static const struct ado_writer_ops lw_ops = { "local-write", lw_write, lw_close, lw_free };
 
-static int l_open_write(struct ado_store *s, const char *path, struct ado_writer **out, struct ado_err *e)
+static int l_open_write(struct ado_store *s, const char *path, unsigned flags, struct ado_writer **out,
+			struct ado_err *e)
 {
 	char full[PATH_MAX], tmp[PATH_MAX + 64];
 	struct lwrite *lw;
@@ -268,8 +269,16 @@ static void l_free(struct ado_store *s)
 	free(l);
 }
 
+/* a local disk is always online: no readable, thaw or clean_uploads */
 static const struct ado_store_ops local_ops = {
-	"local", l_open_write, l_open_read, l_list, l_remove, l_remove_tree, l_exists, l_free,
+	.scheme = "local",
+	.open_write = l_open_write,
+	.open_read = l_open_read,
+	.list = l_list,
+	.remove = l_remove,
+	.remove_tree = l_remove_tree,
+	.exists = l_exists,
+	.free = l_free,
 };
 
 int ado_store_local_open(const char *dir, struct ado_store **out, struct ado_err *e)

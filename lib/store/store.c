@@ -1,5 +1,6 @@
 /* store.c - driver dispatch and the small helpers every tool uses. */
 #include "store/store.h"
+#include "store/remote.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,9 @@ int ado_store_open(const struct ado_dest *d, const struct ado_config *cfg, struc
 		return ado_store_local_open(d->prefix ? d->prefix : d->url, out, e);
 	case ADO_DEST_S3:
 	case ADO_DEST_S3_GLACIER:
-		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the S3 driver is not built into this version (for '%s')", d->url);
-		return ado_err_hint(e, "use a local: destination, or upgrade ado-dr");
+		return ado_store_s3_open(d, cfg, out, e);
 	case ADO_DEST_AZURE:
-		ado_err_set(e, ADO_E_UNSUPPORTED, 0, "the Azure Blob driver is not built into this version (for '%s')",
-			    d->url);
-		return ado_err_hint(e, "use a local: destination, or upgrade ado-dr");
+		return ado_store_azure_open(d, cfg, out, e);
 	}
 	return ado_err_set(e, ADO_E_INTERNAL, 0, "unknown destination kind %d", (int)d->kind);
 }
@@ -32,9 +30,26 @@ void ado_store_free(struct ado_store *s)
 	free(s);
 }
 
-int ado_store_open_write(struct ado_store *s, const char *path, struct ado_writer **out, struct ado_err *e)
+int ado_store_open_write(struct ado_store *s, const char *path, unsigned flags, struct ado_writer **out,
+			 struct ado_err *e)
 {
-	return s->ops->open_write(s, path, out, e);
+	return s->ops->open_write(s, path, flags, out, e);
+}
+
+int ado_store_readable(struct ado_store *s, const char *path, enum ado_readable *state, struct ado_err *e)
+{
+	*state = ADO_READABLE_ONLINE;
+	return s->ops->readable ? s->ops->readable(s, path, state, e) : 0;
+}
+
+int ado_store_thaw(struct ado_store *s, const char *path, int days, const char *tier, struct ado_err *e)
+{
+	return s->ops->thaw ? s->ops->thaw(s, path, days, tier, e) : 0;
+}
+
+int ado_store_clean_uploads(struct ado_store *s, const char *dir, struct ado_err *e)
+{
+	return s->ops->clean_uploads ? s->ops->clean_uploads(s, dir, e) : 0;
 }
 
 int ado_store_open_read(struct ado_store *s, const char *path, struct ado_reader **out, struct ado_err *e)
@@ -138,7 +153,7 @@ int ado_store_write_all(struct ado_store *s, const char *path, const void *buf, 
 	struct ado_writer *w = NULL;
 	int rc = -1;
 
-	if (ado_store_open_write(s, path, &w, e) < 0)
+	if (ado_store_open_write(s, path, ADO_STORE_WRITE_META, &w, e) < 0)
 		return -1;
 	if (ado_writer_write(w, buf, len, e) < 0 || ado_writer_close(w, e) < 0)
 		goto out;

@@ -45,11 +45,11 @@ run 0 ado-backup --help
 expect_out "4 the job is already running"
 expect_out "3 partial"
 
-# the stub says what it is, in --help and when run
+# ado-recover names its modes in --help; with no config and no plan it does nothing
 run 0 ado-recover --help
-expect_out "not implemented yet"
-run 2 ado-recover
-expect_err "ado-recover: not implemented yet"
+expect_out "--drill FILE"
+run 2 ado-recover -c "$T/none.yml"
+expect_err "ado-recover: cannot open config '$T/none.yml'"
 
 # a missing argument to an option is a usage error too
 run 2 ado-backup --threads

@@ -1,6 +1,6 @@
 #!/bin/bash
-# lib/'s folders include only downward (base <- config <- io <- format, source,
-# store, net <- notify, job <- recover): scripts/check-layers passes on the tree,
+# lib/'s folders include only downward (base <- config <- io, net <- format,
+# source, store <- notify, job <- recover): scripts/check-layers passes on the tree,
 # and names the file, the line and the include when a folder reaches up or sideways.
 . "$(dirname "$0")/../lib/test-lib.sh"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t5000-pg-lib.sh - lib/pg.c against a real PostgreSQL 15 cluster: starts a scram
+# t5000-pg-lib.sh - lib/source/pg/ against a real PostgreSQL 15 cluster: starts a scram
 # cluster (TCP needs the password; the socket is trust for set-up), loads the test
 # schema, and runs tests/unit/t-pg.t, whose TAP is this test's output. The cluster
 # is stopped on every exit path (test-lib's at_exit).

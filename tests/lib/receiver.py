@@ -16,6 +16,8 @@ MODE:
   hang [S]      sleep S seconds (default 30) before answering 200
   429           429 with Retry-After: 1 to the first request, then 200
   404           404 always
+  status N      N always (a health check's 503)
+GET is answered like POST (health checks).
 """
 import json
 import os
@@ -76,6 +78,8 @@ class Handler(BaseHTTPRequestHandler):
             status = 429 if k == 1 else 200
         elif mode == "404":
             status = 404
+        elif mode == "status":
+            status = int(arg or 503)
         else:
             status = 400
         rec = {"method": self.command, "path": self.path, "time": time.time(),
@@ -91,11 +95,14 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(429, "slow down\n", [("Retry-After", "1")])
         elif status == 404:
             self.answer(404, "no such hook\n")
+        elif mode == "status":
+            self.answer(status, "status %d\n" % status)
         else:
             # a multi-line answer with a control character: the client must flatten it
             self.answer(500, "internal\terror\nupstream \x1b[31mdown\x1b[0m\n")
 
     do_PUT = do_POST
+    do_GET = do_POST
 
 
 class Server(ThreadingHTTPServer):

@@ -190,6 +190,8 @@ static void test_full_example(void)
 	is_int(c->azure.present, 1, "storage.azure present");
 	is_str(c->azure.account, "adobackups", "azure account");
 	is_str(c->azure.access_tier, "Cool", "access tier");
+	is_str(c->azure.sas.env, "AZURE_STORAGE_SAS_TOKEN", "azure sas env default");
+	is_int(c->azure.block_size, 8 * 1024 * 1024, "azure block_size 8MiB");
 
 	is_int(c->notify_timeout, 60, "timeout 60s");
 	is_int(c->nchannels, 4, "4 channels");
@@ -250,8 +252,8 @@ static void test_syntax(void)
 static void test_unknown_keys(void)
 {
 	refused("unknown top-level key", "backup_job:\n  a: {}\n",
-		"t.yml:1:1: expected one of state_dir, encryption, databases, storage, notifications, backup_jobs "
-		"in the top level, found unknown key 'backup_job'",
+		"t.yml:1:1: expected one of state_dir, encryption, databases, storage, notifications, backup_jobs, "
+		"recovery in the top level, found unknown key 'backup_job'",
 		"did you mean 'backup_jobs'?");
 	refused("unknown job key", JOB_HEAD TARGETS DESTS "    retension: 30 days\n",
 		"t.yml:7:5: expected one of schedule, targets, destinations, retention, encryption, compression, "
@@ -275,8 +277,14 @@ static void test_unknown_keys(void)
 		"t.yml:7:9: expected one destination per list item in job 'a', found 2", NULL);
 	refused("unknown s3 key", "storage:\n  s3:\n    regoin: x\n",
 		"t.yml:3:5: expected one of endpoint, region, path_style, access_key_id_env, access_key_id_file, "
-		"secret_access_key_env, secret_access_key_file, ca_file, storage_class in 'storage.s3', "
-		"found unknown key 'regoin'", "did you mean 'region'?");
+		"secret_access_key_env, secret_access_key_file, ca_file, storage_class, glacier_storage_class, "
+		"part_size in 'storage.s3', found unknown key 'regoin'", "did you mean 'region'?");
+	refused("part_size too small", "storage:\n  s3:\n    part_size: 1MiB\n",
+		"t.yml:3:16: expected a size from 5MiB to 1024MiB like 16MiB for 'part_size' in 'storage.s3', "
+		"found '1MiB'", NULL);
+	refused("glacier class unknown", "storage:\n  s3:\n    glacier_storage_class: COLD\n",
+		"t.yml:3:28: expected one of GLACIER, DEEP_ARCHIVE, GLACIER_IR for 'glacier_storage_class' in "
+		"'storage.s3', found 'COLD'", NULL);
 	refused("smtp_url on a slack channel",
 		"notifications:\n  channels:\n    s:\n      type: slack\n      url_env: X\n      smtp_url: smtp://x\n",
 		"t.yml:6:7: expected one of type, severities, ca_file, url_env, url_file in channel 's', "
@@ -302,6 +310,9 @@ static void test_values(void)
 	refused("bad prefix", JOB_HEAD TARGETS "    destinations:\n      - azure: azblob://cont/a//b/\n",
 		"t.yml:6:16: expected a prefix of letters, digits and !-_.*'() separated by single '/' in 'azure' "
 		"in destination 1 of job 'a', found 'a//b/'", NULL);
+	refused("azure block size too small", "storage:\n  azure:\n    block_size: 64KiB\n",
+		"t.yml:3:17: expected a size from 1MiB to 4000MiB like 16MiB for 'block_size' in 'storage.azure', "
+		"found '64KiB'", NULL);
 	refused("same destination twice", JOB_HEAD TARGETS "    destinations:\n      - s3: s3://abc/p\n      - s3: s3://abc/p/\n",
 		"t.yml:7:13: expected distinct destinations in job 'a', found 's3://abc/p/' twice", NULL);
 	refused("bad duration", JOB_HEAD TARGETS DESTS "    retention: thirty days\n",

@@ -1,4 +1,4 @@
-/* t-pg.c - lib/pg.c against a real PostgreSQL 15 cluster.
+/* t-pg.c - lib/source/pg/ against a real PostgreSQL 15 cluster.
  *
  * Run by tests/cli/t5000-pg-lib.sh, which starts a scram cluster (TCP needs
  * the password, the Unix socket is trust), loads tests/lib/schema.sql into

@@ -1,5 +1,13 @@
 /* pg.h - PostgreSQL through libpq, pg_dump and pg_restore.
  *
+ * lib/source/pg is the database source: it backs up one database (snapshot,
+ * pg_dump, row counts) and restores one (pg_restore, database administration,
+ * count checks). pg.h is all it shows the rest of lib/; its files (connect.c,
+ * tables.c, snapshot.c, tools.c, admin.c, restore.c) share the rest through
+ * internal.h, which nothing outside the folder includes. It includes from
+ * lib/ only base/, config/ and io/: folders include only downward,
+ * base <- config <- io <- format/source/store/net <- notify/job <- recover <- tools.
+ *
  * One struct ado_pg owns one PGconn. Everything that needs the server (table
  * lookups, the exported snapshot, row counts, CREATE/DROP/RENAME DATABASE,
  * pg_stat_activity) goes through libpq; the dump itself is pg_dump's custom
@@ -162,7 +170,7 @@ int ado_pg_dump_spawn(struct ado_pg *pg, const char *pg_dump, const struct ado_p
  * "pg_dump failed for database 'ado_primary' (exit 1)", a signal
  * "... (killed by signal 9)", both with a hint to read the tool's own
  * messages above. 0 on a clean exit. When the run is interrupted
- * (ado_interrupted(), lib/sig.h) before or while waiting, the child is sent
+ * (ado_interrupted(), base/sig.h) before or while waiting, the child is sent
  * SIGTERM, reaped, and the result is ADO_E_INTERRUPTED "WHAT interrupted by
  * signal N" unless it had already finished cleanly. */
 int ado_pg_child_wait(pid_t pid, const char *what, struct ado_err *e);
@@ -297,5 +305,14 @@ int ado_pg_count_finish(struct ado_pg *pg, struct ado_err *e);
  * read: their results are taken as they come, and a failed count fails the
  * read with the count's error, ending the dump early. */
 struct ado_reader *ado_pg_count_reader_new(struct ado_pg *pg, struct ado_reader *inner, struct ado_err *e);
+
+/* --- one statement (added in issue 11: read-only mode, drills) ---
+ * Run sql (parameters $1.. from params) on pg's connection. `what` names the
+ * action for the message ("set database 'X' read-only"): ADO_E_DB "cannot
+ * WHAT in database 'X': <server's first line>" (ADO_E_NOTFOUND / ADO_E_EXISTS
+ * as above). With value not NULL, *value is a new string holding the first
+ * column of the first row, or NULL when there is no row or it is NULL. */
+int ado_pg_exec(struct ado_pg *pg, const char *what, const char *sql, const char *const *params, int nparams,
+		char **value, struct ado_err *e);
 
 #endif

@@ -1,0 +1,253 @@
+/* upload.c - the chunked upload writer every remote driver uses (remote.h).
+ *
+ * Two part buffers: the producer fills one while the uploader thread sends
+ * the other. Handing over a full part waits until the uploader is idle, so a
+ * slow destination slows the producer (and through the tee, the pass) and
+ * memory stays at two parts. The first buffer grows on demand, so a small
+ * object (a manifest) costs its own size, not a part. */
+#include "store/remote.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct upload {
+	const struct ado_upload_ops *ops;
+	void *drv;
+	size_t part_size;
+	int want_md5;
+	unsigned char *fill;	/* the producer's buffer */
+	size_t fill_len, fill_cap;
+	unsigned char *spare;	/* the other part buffer (NULL until needed) */
+	unsigned nparts;	/* parts handed over so far */
+	int begun;		/* begin() succeeded: abort on failure */
+	int done;		/* committed */
+	/* uploader thread */
+	pthread_t tid;
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *job;	/* part being sent, NULL when idle */
+	size_t job_len;
+	unsigned job_index;
+	int stop;
+	int failed;
+	struct ado_err err;
+};
+
+static int part_sum(const void *buf, size_t len, int want_md5, struct ado_part_sum *sum)
+{
+	unsigned int n;
+
+	if (EVP_Digest(buf, len, sum->sha256, &n, EVP_sha256(), NULL) != 1)
+		return -1;
+	if (want_md5 && EVP_Digest(buf, len, sum->md5, &n, EVP_md5(), NULL) != 1)
+		return -1;
+	return 0;
+}
+
+static int send_part(struct upload *u, const unsigned char *buf, size_t len, unsigned index, struct ado_err *e)
+{
+	struct ado_part_sum sum;
+
+	if (part_sum(buf, len, u->want_md5, &sum) < 0)
+		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum a part");
+	if (!u->begun) {
+		if (u->ops->begin(u->drv, e) < 0)
+			return -1;
+		u->begun = 1;
+	}
+	return u->ops->put_part(u->drv, index, buf, len, &sum, e);
+}
+
+static void *uploader(void *arg)
+{
+	struct upload *u = arg;
+
+	pthread_mutex_lock(&u->mu);
+	for (;;) {
+		struct ado_err err;
+		int rc;
+		while (!u->job && !u->stop)
+			pthread_cond_wait(&u->cv, &u->mu);
+		if (!u->job)
+			break;
+		pthread_mutex_unlock(&u->mu);
+		ado_err_clear(&err);
+		rc = send_part(u, u->job, u->job_len, u->job_index, &err);
+		pthread_mutex_lock(&u->mu);
+		u->job = NULL;
+		if (rc < 0 && !u->failed) {
+			u->failed = 1;
+			u->err = err;
+		}
+		pthread_cond_broadcast(&u->cv);
+		if (u->failed)
+			break;
+	}
+	pthread_mutex_unlock(&u->mu);
+	return NULL;
+}
+
+/* Wait until the uploader is idle; -1 with its error if it failed. */
+static int wait_idle(struct upload *u, struct ado_err *e)
+{
+	int failed;
+
+	if (!u->started)
+		return 0;
+	pthread_mutex_lock(&u->mu);
+	while (u->job && !u->failed)
+		pthread_cond_wait(&u->cv, &u->mu);
+	failed = u->failed;
+	if (failed && e)
+		*e = u->err;
+	pthread_mutex_unlock(&u->mu);
+	return failed ? -1 : 0;
+}
+
+static void stop_thread(struct upload *u)
+{
+	if (!u->started)
+		return;
+	pthread_mutex_lock(&u->mu);
+	u->stop = 1;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	pthread_join(u->tid, NULL);
+	u->started = 0;
+}
+
+/* Give the full fill buffer to the uploader and take the spare one. */
+static int hand_over(struct upload *u, struct ado_err *e)
+{
+	unsigned char *b;
+
+	if (wait_idle(u, e) < 0)
+		return -1;
+	if (!u->spare && !(u->spare = malloc(u->part_size)))
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory for an upload part");
+	if (!u->started) {
+		int rc = pthread_create(&u->tid, NULL, uploader, u);
+		if (rc != 0)
+			return ado_err_set(e, ADO_E_INTERNAL, rc, "cannot start the upload thread");
+		u->started = 1;
+	}
+	pthread_mutex_lock(&u->mu);
+	u->job = u->fill;
+	u->job_len = u->fill_len;
+	u->job_index = u->nparts++;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	b = u->spare;
+	u->spare = u->fill;	/* in flight: becomes the spare once the uploader is idle */
+	u->fill = b;
+	u->fill_len = 0;
+	u->fill_cap = u->part_size;
+	return 0;
+}
+
+static int up_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
+{
+	struct upload *u = w->state;
+	const unsigned char *p = buf;
+
+	while (n > 0) {
+		size_t k;
+		if (u->fill_len == u->part_size && hand_over(u, e) < 0)
+			return -1;
+		if (u->fill_len == u->fill_cap) {
+			size_t ncap = u->fill_cap ? u->fill_cap * 4 : 256 * 1024;
+			unsigned char *nb;
+			if (ncap > u->part_size)
+				ncap = u->part_size;
+			if (!(nb = realloc(u->fill, ncap)))
+				return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory for an upload part");
+			u->fill = nb;
+			u->fill_cap = ncap;
+		}
+		k = u->fill_cap - u->fill_len;
+		if (k > n)
+			k = n;
+		memcpy(u->fill + u->fill_len, p, k);
+		u->fill_len += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int up_close(struct ado_writer *w, struct ado_err *e)
+{
+	struct upload *u = w->state;
+
+	if (u->nparts == 0) {
+		struct ado_part_sum sum;
+		if (part_sum(u->fill ? (const void *)u->fill : "", u->fill_len, u->want_md5, &sum) < 0)
+			return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum an object");
+		if (u->ops->put_whole(u->drv, u->fill ? (const void *)u->fill : "", u->fill_len, &sum, e) < 0)
+			return -1;
+		u->done = 1;
+		return 0;
+	}
+	if (u->fill_len > 0 && hand_over(u, e) < 0)
+		return -1;
+	if (wait_idle(u, e) < 0)
+		return -1;
+	stop_thread(u);
+	if (u->ops->commit(u->drv, u->nparts, e) < 0)
+		return -1;
+	u->done = 1;
+	return 0;
+}
+
+static void up_free(struct ado_writer *w)
+{
+	struct upload *u = w->state;
+
+	if (!u)
+		return;
+	stop_thread(u);
+	if (!u->done && u->begun)
+		u->ops->abort(u->drv);
+	u->ops->free(u->drv);
+	pthread_mutex_destroy(&u->mu);
+	pthread_cond_destroy(&u->cv);
+	free(u->fill);
+	free(u->spare);
+	free(u);
+}
+
+static const struct ado_writer_ops upload_ops = {
+	.name = "upload",
+	.write = up_write,
+	.close = up_close,
+	.free = up_free,
+};
+
+struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, int want_md5,
+					 struct ado_err *e)
+{
+	struct upload *u = calloc(1, sizeof(*u));
+	struct ado_writer *w;
+
+	if (!u) {
+		ops->free(drv);
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		return NULL;
+	}
+	u->ops = ops;
+	u->drv = drv;
+	u->part_size = part_size ? part_size : ADO_PART_SIZE_DEFAULT;
+	u->want_md5 = want_md5;
+	pthread_mutex_init(&u->mu, NULL);
+	pthread_cond_init(&u->cv, NULL);
+	if (!(w = ado_writer_new(&upload_ops, u, NULL))) {
+		struct ado_writer tmp = { .state = u };
+		up_free(&tmp);
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		return NULL;
+	}
+	return w;
+}

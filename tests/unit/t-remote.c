@@ -1,0 +1,178 @@
+/* t-remote.c - lib/store/upload.c and download.c against an in-memory driver:
+ * parts in order and bounded, whole-object path, abort on free, failure
+ * reported, ranged reads with prefetch reassemble the object. */
+#include "tap.h"
+
+#include <openssl/evp.h>
+
+#include "store/remote.h"
+
+#define PART 1000
+
+struct fake {
+	unsigned char obj[64 * 1024];
+	size_t len;
+	unsigned begun, parts, committed, whole, aborted, freed;
+	int fail_part;		/* fail put_part with this index (-1: never) */
+	int sums_ok;
+};
+
+static int f_begin(void *drv, struct ado_err *e)
+{
+	((struct fake *)drv)->begun++;
+	return 0;
+}
+
+static int f_part(void *drv, unsigned index, const void *buf, size_t len, const struct ado_part_sum *sum,
+		  struct ado_err *e)
+{
+	struct fake *f = drv;
+	unsigned char want[32];
+	unsigned int n;
+
+	if ((int)index == f->fail_part)
+		return ado_err_set(e, ADO_E_NET, 0, "part %u refused", index);
+	EVP_Digest(buf, len, want, &n, EVP_sha256(), NULL);
+	if (memcmp(want, sum->sha256, 32) != 0)
+		f->sums_ok = 0;
+	if (index != f->parts || (size_t)index * PART != f->len)
+		return ado_err_set(e, ADO_E_INTERNAL, 0, "part %u out of order", index);
+	memcpy(f->obj + f->len, buf, len);
+	f->len += len;
+	f->parts++;
+	return 0;
+}
+
+static int f_commit(void *drv, unsigned nparts, struct ado_err *e)
+{
+	struct fake *f = drv;
+
+	f->committed = nparts;
+	return 0;
+}
+
+static int f_whole(void *drv, const void *buf, size_t len, const struct ado_part_sum *sum, struct ado_err *e)
+{
+	struct fake *f = drv;
+
+	memcpy(f->obj, buf, len);
+	f->len = len;
+	f->whole++;
+	return 0;
+}
+
+static void f_abort(void *drv) { ((struct fake *)drv)->aborted++; }
+static void f_free(void *drv) { ((struct fake *)drv)->freed++; }
+
+static const struct ado_upload_ops fops = { f_begin, f_part, f_commit, f_whole, f_abort, f_free };
+
+static int f_get(void *drv, uint64_t off, size_t len, void *buf, size_t *got, uint64_t *total, struct ado_err *e)
+{
+	struct fake *f = drv;
+
+	*total = f->len;
+	if (off >= f->len) {
+		*got = 0;
+		return 0;
+	}
+	if (len > f->len - off)
+		len = f->len - off;
+	memcpy(buf, f->obj + off, len);
+	*got = len;
+	return 0;
+}
+
+static const struct ado_download_ops dops = { f_get, f_free };
+
+int main(void)
+{
+	unsigned char data[5500];
+	struct ado_err e;
+	struct ado_writer *w;
+	struct ado_reader *r;
+	struct fake f;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+
+	/* multipart: 5 full parts and a short last one, written in odd-sized pieces */
+	memset(&f, 0, sizeof(f));
+	f.fail_part = -1;
+	f.sums_ok = 1;
+	w = ado_upload_writer_new(&fops, &f, PART, 0, &e);
+	ok(w != NULL, "upload writer made");
+	for (size_t o = 0; o < sizeof(data); o += 333)
+		ado_writer_write(w, data + o, sizeof(data) - o < 333 ? sizeof(data) - o : 333, &e);
+	is_int(ado_writer_close(w, &e), 0, "close commits");
+	ado_writer_free(w);
+	is_int(f.begun, 1, "one begin");
+	is_int(f.committed, 6, "six parts committed");
+	ok(f.len == sizeof(data) && memcmp(f.obj, data, sizeof(data)) == 0, "parts reassemble the data");
+	ok(f.sums_ok, "each part's sha256 matches its bytes");
+	is_int(f.aborted, 0, "a committed upload is not aborted");
+	is_int(f.freed, 1, "driver state freed once");
+
+	/* small: one put_whole, no multipart */
+	memset(&f, 0, sizeof(f));
+	f.fail_part = -1;
+	w = ado_upload_writer_new(&fops, &f, PART, 1, &e);
+	ado_writer_write(w, "manifest", 8, &e);
+	is_int(ado_writer_close(w, &e), 0, "small object closes");
+	ado_writer_free(w);
+	ok(f.whole == 1 && f.begun == 0 && f.len == 8, "small object: one whole put, no begin");
+
+	/* free without close: aborted */
+	memset(&f, 0, sizeof(f));
+	f.fail_part = -1;
+	w = ado_upload_writer_new(&fops, &f, PART, 0, &e);
+	ado_writer_write(w, data, 2500, &e);
+	ado_writer_free(w);
+	ok(f.begun == 1 && f.aborted == 1 && f.committed == 0, "free without close aborts the begun upload");
+
+	/* a part fails: reported on a later write or at close, and aborted on free */
+	memset(&f, 0, sizeof(f));
+	f.fail_part = 1;
+	w = ado_upload_writer_new(&fops, &f, PART, 0, &e);
+	{
+		int rc = 0;
+		ado_err_clear(&e);
+		for (size_t o = 0; o < sizeof(data) && rc == 0; o += 500)
+			rc = ado_writer_write(w, data + o, 500, &e);
+		if (rc == 0)
+			rc = ado_writer_close(w, &e);
+		is_int(rc, -1, "a failed part fails the writer");
+		like(e.msg, "part 1 refused", "with the driver's error");
+	}
+	ado_writer_free(w);
+	ok(f.aborted == 1 && f.committed == 0, "failed upload aborted, not committed");
+
+	/* download: chunks smaller than the object, with prefetch */
+	memset(&f, 0, sizeof(f));
+	memcpy(f.obj, data, sizeof(data));
+	f.len = sizeof(data);
+	r = ado_download_reader_new(&dops, &f, 700, &e);
+	ok(r != NULL, "download reader made");
+	{
+		unsigned char got[8000];
+		size_t n = 0, k;
+		do {
+			if (ado_reader_read(r, got + n, 123, &k, &e) < 0)
+				break;
+			n += k;
+		} while (k > 0);
+		ok(n == sizeof(data) && memcmp(got, data, n) == 0, "ranged reads reassemble the object");
+	}
+	ado_reader_free(r);
+	is_int(f.freed, 1, "download driver state freed");
+
+	/* empty object */
+	memset(&f, 0, sizeof(f));
+	r = ado_download_reader_new(&dops, &f, 700, &e);
+	{
+		char b[10];
+		size_t k = 99;
+		ok(r && ado_reader_read(r, b, sizeof(b), &k, &e) == 0 && k == 0, "empty object reads as end of data");
+	}
+	ado_reader_free(r);
+	return done_testing();
+}
