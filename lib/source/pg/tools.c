@@ -27,9 +27,48 @@ static int major_key(int vnum)
 	return vnum >= 100000 ? vnum / 10000 * 100 : vnum / 100;
 }
 
+/* What of our environment a child may see: where programs are, the home
+ * folder (~/.pgpass, ~/.pg_service.conf), the temporary folder, the locale
+ * and the time zone. Nothing else: ours holds secrets (ADO_PASSPHRASE,
+ * AWS_*, webhook URLs), and a child's environment is readable in
+ * /proc/PID/environ. The PG* variables come from the connection instead. */
+static int inherited(const char *kv)
+{
+	static const char *const keep[] = { "PATH", "HOME", "TMPDIR", "TZ", "LANG", "LANGUAGE", "LC_ALL" };
+	size_t klen = strcspn(kv, "=");
+
+	if (klen > 3 && strncmp(kv, "LC_", 3) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (strlen(keep[i]) == klen && strncmp(kv, keep[i], klen) == 0)
+			return 1;
+	return 0;
+}
+
+/* The inherited part of a child's environment, with room for `extra` more
+ * entries; NULL-terminated, entries malloc'd; NULL on out of memory. */
+static char **inherited_env(size_t extra, size_t *n)
+{
+	size_t cap = extra + 1;
+	char **env;
+
+	*n = 0;
+	for (char **p = environ; *p; p++)
+		cap++;
+	if (!(env = calloc(cap, sizeof(*env))))
+		return NULL;
+	for (char **p = environ; *p; p++)
+		if (inherited(*p) && !(env[(*n)++] = strdup(*p))) {
+			ado_pg_i_env_free(env);
+			return NULL;
+		}
+	return env;
+}
+
 int ado_pg_i_spawn(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, pid_t *pid,
 		   struct ado_err *e)
 {
+	char **own = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, def;
@@ -54,7 +93,17 @@ int ado_pg_i_spawn(const char *path, char *const argv[], char *const envp[], int
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	err = posix_spawn(pid, path, &fa, &attr, argv, envp ? envp : environ);
+	if (!envp) {
+		size_t n;
+		if (!(own = inherited_env(0, &n))) {
+			posix_spawn_file_actions_destroy(&fa);
+			posix_spawnattr_destroy(&attr);
+			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		}
+		envp = own;
+	}
+	err = posix_spawn(pid, path, &fa, &attr, argv, envp);
+	ado_pg_i_env_free(own);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (err) {
@@ -289,27 +338,16 @@ void ado_pg_i_env_free(char **env)
 char **ado_pg_i_child_env(struct ado_pg *pg, const char *dbname, struct ado_err *e)
 {
 	PQconninfoOption *opts = PQconninfo(pg->conn), *o;
-	size_t n = 0, cap = 2;
+	size_t n = 0, cap = 1;
 	char **env = NULL;
 
 	if (!opts)
 		goto nomem;
-	for (char **p = environ; *p; p++)
-		cap++;
 	for (o = opts; o->keyword; o++)
 		cap++;
-	if (!(env = calloc(cap, sizeof(*env))))
+	/* built, not inherited: see inherited() */
+	if (!(env = inherited_env(cap, &n)))
 		goto nomem;
-	for (char **p = environ; *p; p++) {
-		size_t klen = strcspn(*p, "=");
-		int ours = 0;
-		for (o = opts; o->keyword && !ours; o++)
-			ours = o->envvar && strlen(o->envvar) == klen && strncmp(*p, o->envvar, klen) == 0;
-		if (ours)
-			continue;
-		if (!(env[n++] = strdup(*p)))
-			goto nomem;
-	}
 	for (o = opts; o->keyword; o++) {
 		const char *v = o->val;
 		if (!o->envvar)
