@@ -446,13 +446,15 @@ static int dead_cb(const struct ado_store_entry *ent, void *arg)
 
 /* With the job's lock held, no other run of it is alive here: an incomplete
  * backup folder holding a temporary file of a process that is gone was left
- * by a run that died (kill -9, power). Remove it now, not a day later. */
+ * by a run that died (kill -9, power). Remove it now, not a day later.
+ * Only the local driver writes temporary files (remote uploads stay
+ * uncommitted, invisible): elsewhere this would cost requests for nothing. */
 static void remove_dead_runs(struct ado_store *s, const struct ado_job *job)
 {
 	struct ado_backup_info *v = NULL;
 	size_t n = 0;
 
-	if (ado_repo_list(s, job->name, &v, &n, NULL) < 0)
+	if (strcmp(s->ops->scheme, "local") != 0 || ado_repo_list(s, job->name, &v, &n, NULL) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct dead_ctx c = { 0 };

@@ -57,7 +57,8 @@ int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_in
 		free(c.v);
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
-	qsort(c.v, c.n, sizeof(*c.v), by_id);
+	if (c.n)	/* qsort(NULL, 0) is undefined (UBSan): an empty job lists nothing */
+		qsort(c.v, c.n, sizeof(*c.v), by_id);
 	*out = c.v;
 	*n = c.n;
 	return 0;
