@@ -602,7 +602,9 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 		ado_json_arr_end(j);
 	if (!r->recovery && clock0)
 		r->recovery = (long long)(time(NULL) - clock0);
-	r->age = b->oldest ? (long long)(t_start - b->oldest) : -1;
+	/* a backup stamped in the second the drill began (ids are taken ahead
+	 * when two runs share a second) is fresh, not of unknown age */
+	r->age = b->oldest ? (t_start > b->oldest ? (long long)(t_start - b->oldest) : 0) : -1;
 	r->rto_met = !t->rto || r->recovery <= t->rto;
 	r->rpo_met = !t->rpo || r->age < 0 || r->age <= t->rpo;
 	if (j)

@@ -554,7 +554,9 @@ int ado_recover_run(const struct ado_config *cfg, const struct ado_plan *p, cons
 	}
 	progress_stop(&pg);
 	total = (long long)(time(NULL) - r.start);
-	age = r.oldest_backup ? (long long)(r.start - r.oldest_backup) : -1;
+	/* a backup stamped a second ahead of the start (ids taken ahead when two
+	 * runs share a second) is fresh, not of unknown age */
+	age = r.oldest_backup ? (r.start > r.oldest_backup ? (long long)(r.start - r.oldest_backup) : 0) : -1;
 	if (stop == 1) {	/* the timeline could not be written: no true record, no report */
 		status = ADO_EXIT_FAIL;
 		goto out;
