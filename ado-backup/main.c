@@ -37,6 +37,7 @@ static void usage(FILE *f)
 		"      --user USER     with --install-crontab: USER's crontab (crontab -u)\n"
 		"      --systemd JOB   print JOB's systemd service and timer\n"
 		"      --threads N     zstd compressor threads (default: one per core, at most 4)\n"
+		"      --progress, --no-progress  a progress line on stderr (default: when a terminal)\n"
 		"  -q, --quiet         errors only\n"
 		"  -v, --verbose       say what happens\n"
 		"  -h, --help          this text\n"
@@ -45,6 +46,12 @@ static void usage(FILE *f)
 		"Keys: key_file in the config, ADO_KEY_FILE, or ADO_PASSPHRASE; never on the command line.\n"
 		"Exit: 0 done, 1 nothing stored, 2 usage or config error, 3 partial (some targets or\n"
 		"destinations failed), 4 the job is already running. See ado-backup(1).\n");
+}
+
+static void show_progress(void *arg, const char *text)
+{
+	fputs(text, stderr);
+	fflush(stderr);
 }
 
 static void print_ref(void *arg, const char *ref)
@@ -139,6 +146,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { "install-crontab", no_argument, NULL, 'I' },
 		{ "user", required_argument, NULL, 'u' },   { "systemd", required_argument, NULL, 'S' },
+		{ "progress", no_argument, NULL, 'P' },	    { "no-progress", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ado_backup_opts bo = { 0 };
@@ -148,7 +156,7 @@ int main(int argc, char **argv)
 	const char *cfgopt = NULL, *user = NULL, *unit_job = NULL;
 	const struct ado_job **jobs = NULL;
 	size_t njobs = 0, ok = 0, partial = 0, failed = 0, locked = 0;
-	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0;
+	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0, progress = -1;
 
 	ado_log_init("ado-backup");
 	ado_err_clear(&e);
@@ -161,6 +169,8 @@ int main(int argc, char **argv)
 		case 'I': want_crontab = c; break;
 		case 'S': want_crontab = c; unit_job = optarg; break;
 		case 'u': user = optarg; break;
+		case 'P': progress = 1; break;
+		case 'N': progress = 0; break;
 		case 'T': {
 			char *end;
 			long t = strtol(optarg, &end, 10);
@@ -235,6 +245,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bo.keyring = k;
+	if (!bo.dry_run)
+		bo.meter = ado_cli_meter(progress, show_progress, NULL);
 	ado_sig_install();
 	for (size_t i = 0; i < njobs; i++) {
 		struct ado_backup_report rep;
@@ -274,6 +286,7 @@ int main(int argc, char **argv)
 	else
 		status = ADO_EXIT_PARTIAL;
 out:
+	ado_meter_free(bo.meter);
 	free(jobs);
 	ado_keyring_free(k);
 	ado_config_free(cfg);

@@ -52,6 +52,7 @@ static void usage(FILE *f)
 		"      --tier T         Standard (default), Bulk or Expedited\n"
 		"      --wait           wait (bounded) until the artifacts are readable, then restore\n"
 		"      --json           --list as JSON lines; a restore's result as one JSON object\n"
+		"      --progress, --no-progress  a progress line on stderr (default: when a terminal)\n"
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
 		"Exit: 0 restored (or --thaw requested), 1 failed (the previous state is intact),\n"
@@ -138,6 +139,14 @@ static long env_seconds(const char *name, long dflt)
 
 
 /* The steps go to stdout, or to stderr when stdout carries --json. */
+static struct ado_meter *meter;	/* progress of a files restore; NULL: none */
+
+static void show_progress(void *arg, const char *text)
+{
+	fputs(text, stderr);
+	fflush(stderr);
+}
+
 static void say(void *arg, const char *msg)
 {
 	FILE *f = json_out ? stderr : stdout;
@@ -204,7 +213,7 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 	int rc;
 
 	if (strcmp(pick->kind, "files") == 0) {
-		struct ado_files_restore_opts fo = { force, dry, say, NULL, aside, sizeof(aside) };
+		struct ado_files_restore_opts fo = { force, dry, say, NULL, aside, sizeof(aside), meter };
 		rc = ado_restore_files(s, m, pick, k, to_dir, &fo, e);
 		if (rc == 0 && json_out)
 			report_json(s, m, pick, to_dir, aside, dry);
@@ -230,7 +239,8 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 
 int main(int argc, char **argv)
 {
-	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON, O_FROM, O_THAW, O_DAYS, O_TIER, O_WAIT };
+	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON, O_FROM, O_THAW, O_DAYS, O_TIER, O_WAIT, O_PROGRESS,
+	       O_NO_PROGRESS };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
 		{ "job", required_argument, NULL, 'j' },    { "backup", required_argument, NULL, 'b' },
@@ -242,6 +252,7 @@ int main(int argc, char **argv)
 		{ "from", required_argument, NULL, O_FROM }, { "thaw", no_argument, NULL, O_THAW },
 		{ "days", required_argument, NULL, O_DAYS }, { "tier", required_argument, NULL, O_TIER },
 		{ "wait", no_argument, NULL, O_WAIT },
+		{ "progress", no_argument, NULL, O_PROGRESS }, { "no-progress", no_argument, NULL, O_NO_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -257,6 +268,7 @@ int main(int argc, char **argv)
 	size_t ntables = 0;
 	time_t before = 0;
 	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, thaw = 0, wait = 0, days = 7, ch, status = ADO_EXIT_USAGE;
+	int want_progress = -1;
 
 	ado_log_init("ado-restore");
 	ado_err_clear(&e);
@@ -267,6 +279,8 @@ int main(int argc, char **argv)
 		case 'j': job = optarg; break;
 		case 'b': backup = optarg; break;
 		case O_BEFORE: before_s = optarg; break;
+		case O_PROGRESS: want_progress = 1; break;
+		case O_NO_PROGRESS: want_progress = 0; break;
 		case 't': target = optarg; break;
 		case 'd': to_dir = optarg; break;
 		case O_TODB: to_db = optarg; break;
@@ -488,6 +502,8 @@ int main(int argc, char **argv)
 			status = ADO_EXIT_USAGE;
 			goto out;
 		}
+		if (!dry)
+			meter = ado_cli_meter(want_progress, show_progress, NULL);
 		/* A copy that fails its checks leaves everything as it was; with
 		 * --job, the same backup on the job's next destination is tried. */
 		for (;;) {
@@ -525,6 +541,7 @@ int main(int argc, char **argv)
 	}
 	status = ADO_EXIT_OK;
 out:
+	ado_meter_free(meter);
 	for (size_t i = 0; i < ntables; i++)
 		free(tables[i]);
 	free(tables);

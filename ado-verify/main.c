@@ -32,6 +32,12 @@ struct ctx {
 	size_t *job_ok, *job_failed;	/* per job of the config, for the metrics */
 };
 
+static void show_progress(void *arg, const char *text)
+{
+	fputs(text, stderr);
+	fflush(stderr);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -57,6 +63,7 @@ static void usage(FILE *f)
 		"      --tmp-dir DIR     where test restores go (default $TMPDIR or /tmp)\n"
 		"      --scratch-db CONNINFO  server for database test restores\n"
 		"      --min-tables N    database test restores must hold at least N tables\n"
+		"      --progress, --no-progress  a progress line on stderr (default: when a terminal)\n"
 		"  -q, --quiet / -v, --verbose / -h, --help / -V, --version\n"
 		"\n"
 		"Exit: 0 every backup passed, 1 at least one failed, 2 usage or config error,\n"
@@ -441,7 +448,8 @@ int main(int argc, char **argv)
 		{ "min-tables", required_argument, NULL, 'm' }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { "rpo", no_argument, NULL, 'R' },
-		{ "grace", required_argument, NULL, 'G' },  { NULL, 0, NULL, 0 },
+		{ "grace", required_argument, NULL, 'G' },  { "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },  { NULL, 0, NULL, 0 },
 	};
 	struct ctx c;
 	struct ado_config *cfg = NULL;
@@ -450,7 +458,7 @@ int main(int argc, char **argv)
 	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL, *grace_s = NULL;
 	long long since = 0, grace = 300;
 	struct timespec t0 = { 0 };
-	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0;
+	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0, progress = -1;
 
 	ado_log_init("ado-verify");
 	ado_err_clear(&e);
@@ -490,6 +498,8 @@ int main(int argc, char **argv)
 		}
 		case 'R': rpo = 1; break;
 		case 'G': grace_s = optarg; break;
+		case 'P': progress = 1; break;
+		case 'N': progress = 0; break;
 		case 'q': ado_log_set_level(ADO_LOG_ERROR); quiet = 1; break;
 		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
 		case 'h': usage(stdout); return ADO_EXIT_OK;
@@ -553,6 +563,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c.vo.meter = ado_cli_meter(progress, show_progress, NULL);
 	ado_sig_install();
 	if (job) {
 		if (verify_job(&c, job, since) < 0)
@@ -586,6 +597,7 @@ int main(int argc, char **argv)
 	if (!ado_interrupted())
 		write_metrics(&c, &t0);
 out:
+	ado_meter_free(c.vo.meter);
 	free(c.job_ok);
 	free(c.job_failed);
 	if (c.log)

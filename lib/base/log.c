@@ -12,6 +12,14 @@ static const char *prog = "ado";
 static enum ado_loglevel level = ADO_LOG_WARN;
 static char *secrets[MAX_SECRETS];
 static size_t nsecrets;
+static void (*before_fn)(void *arg);
+static void *before_arg;
+
+void ado_log_set_before(void (*fn)(void *arg), void *arg)
+{
+	before_fn = fn;
+	before_arg = arg;
+}
 
 void ado_log_init(const char *p)
 {
@@ -78,6 +86,8 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	ado_log_redact_copy(clean, sizeof(clean), raw);
+	if (before_fn)
+		before_fn(before_arg);
 	fprintf(stderr, "%s%s\n", prefix, clean);
 	fflush(stderr);
 }

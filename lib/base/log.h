@@ -23,6 +23,10 @@ void ado_log_redact_clear(void);
 /* Copy src into dst (size len) with every registered secret replaced. */
 void ado_log_redact_copy(char *dst, size_t len, const char *src);
 
+/* fn(arg) runs before each line is written to stderr (a progress meter
+ * erases itself there so lines never interleave); NULL removes it. */
+void ado_log_set_before(void (*fn)(void *arg), void *arg);
+
 void ado_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

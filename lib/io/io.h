@@ -116,4 +116,45 @@ struct ado_writer *ado_decompress_writer_new(struct ado_writer *next, enum ado_c
  * buffers of ADO_IO_BUFSIZE: lets compression and encryption use both cores. */
 struct ado_writer *ado_thread_writer_new(struct ado_writer *next, int nbufs, struct ado_err *e);
 
+/* --- progress meter (restic-like: one line on a terminal, redrawn in place) ---
+ * The meter counts bytes through two observe filters, "in" (what is read:
+ * the source of a backup, the stored bytes of a verify or restore) and "out"
+ * (what is stored or restored), shows a file count and the current target,
+ * and an ETA when the total of "in" is known. It redraws on bytes, at most
+ * every 250 ms; each diagnostic line (base/log.h) erases it first. It never
+ * prints: the tool's main gets every piece of text through out() (a redraw
+ * "\r...\033[K", an erase "\r\033[K", the summary line ending in "\n") and
+ * writes it to stderr. Every function accepts a NULL meter and does nothing. */
+struct ado_meter;
+typedef void (*ado_meter_out_fn)(void *arg, const char *text);
+enum { ADO_METER_IN, ADO_METER_OUT };
+/* width: terminal columns (the line stays shorter; 0: 80). Registers itself
+ * with the log to be erased before any diagnostic; NULL on out of memory. */
+struct ado_meter *ado_meter_new(ado_meter_out_fn out, void *arg, int width, struct ado_err *e);
+/* Erase the line and unregister from the log. Accepts NULL. */
+void ado_meter_free(struct ado_meter *m);
+/* Start one run ("critical_data", "backup 'DEST/JOB/ID'"): counters to zero,
+ * clock started, the line drawn once. in_word/out_word name the counters
+ * ("read", "stored"; out_word NULL: no out counter); total: the expected in
+ * bytes, 0 when unknown (no percentage, no ETA). */
+void ado_meter_begin(struct ado_meter *m, const char *what, const char *in_word, const char *out_word,
+		     uint64_t total);
+/* The current target, shown instead of `what` ("critical_data/files-etc"). */
+void ado_meter_target(struct ado_meter *m, const char *target);
+/* Count files from *live from now on (the earlier live count is kept);
+ * live must stay valid until the next call or ado_meter_end. NULL: stop. */
+void ado_meter_files(struct ado_meter *m, const uint64_t *live);
+/* Erase the line if shown (before another line is written to the terminal). */
+void ado_meter_clear(struct ado_meter *m);
+/* End the run: erase the line; when ok, one summary line with the duration. */
+void ado_meter_end(struct ado_meter *m, int ok);
+/* An observe filter adding what passes to the meter's in or out count (which:
+ * ADO_METER_IN redraws when due; call it from one thread). With m NULL it
+ * returns next itself. NULL on out of memory (next is then not freed). */
+struct ado_writer *ado_meter_writer_new(struct ado_writer *next, struct ado_meter *m, int which,
+					struct ado_err *e);
+/* "593.2 MiB", "12 B"; "0:06", "1:02:03". */
+void ado_meter_bytes(char *out, size_t len, double n);
+void ado_meter_duration(char *out, size_t len, uint64_t secs);
+
 #endif

@@ -109,6 +109,9 @@ static int chain_open(struct run *r, const char *artifact, int threaded, unsigne
 		return -1;
 	}
 	w = c->tee;
+	if (threaded && !(w = ado_meter_writer_new(w, r->o->meter, ADO_METER_OUT, e)))
+		goto fail;
+	c->head = w;
 	if (!(w = ado_hash_writer_new(w, &c->stored, e)))
 		goto fail;
 	c->head = w;
@@ -132,6 +135,10 @@ static int chain_open(struct run *r, const char *artifact, int threaded, unsigne
 	c->head = w;
 	if (threaded) {
 		if (!(w = ado_thread_writer_new(w, 4, e)))
+			goto fail;
+		c->head = w;
+		/* in the reading thread: the redraws come from there */
+		if (!(w = ado_meter_writer_new(w, r->o->meter, ADO_METER_IN, e)))
 			goto fail;
 		c->head = w;
 	}
@@ -223,7 +230,9 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 		goto out;
 	r->fst = &st;
 	r->unreadable_told = 0;
+	ado_meter_files(r->o->meter, &st.entries);
 	rc = ado_files_backup(t, tar.head, idx.head, on_warn, r, &st, e);
+	ado_meter_files(r->o->meter, NULL);
 	r->fst = NULL;
 	if (rc < 0)
 		goto out;
@@ -359,6 +368,7 @@ static int commit(struct run *r, size_t i, const char *manifest, size_t mlen, co
 		return -1;
 	}
 	ref = ado_ref_make(r->dests[i].s, r->job->name, r->m->id);
+	ado_meter_clear(r->o->meter);	/* stdout may be the same terminal */
 	if (ref && on_ref)
 		on_ref(arg, ref);
 	free(ref);
@@ -468,6 +478,35 @@ static void remove_dead_runs(struct ado_store *s, const struct ado_job *job)
 			ado_info("removed '%s/%s': left by a run that died (pid %ld)", s->url, dir, c.pid);
 	}
 	free(v);
+}
+
+/* The plain bytes of the newest complete backup on the first destination that
+ * lists: the progress meter's estimate of what this run reads (0: unknown). */
+static uint64_t previous_size(struct run *r)
+{
+	for (size_t i = 0; i < r->ndests; i++) {
+		struct ado_backup_info *v = NULL;
+		struct ado_manifest *m = NULL;
+		uint64_t total = 0;
+		size_t n = 0;
+		if (!r->dests[i].alive || ado_repo_list(r->dests[i].s, r->job->name, &v, &n, NULL) < 0)
+			continue;
+		for (size_t k = n; k-- > 0;) {
+			if (!v[k].complete || ado_repo_inspect(r->dests[i].s, r->job->name, &v[k], &m) < 0)
+				continue;
+			for (size_t a = 0; a < m->nartifacts; a++)
+				if (strcmp(m->artifacts[a].kind, "files-index") != 0)
+					total += m->artifacts[a].plain_size;
+			/* a backup where targets failed read less than this run will */
+			if (m->nfailed_targets)
+				total = 0;
+			ado_manifest_free(m);
+			break;
+		}
+		free(v);
+		return total;
+	}
+	return 0;
 }
 
 int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_opts *o,
@@ -598,11 +637,16 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		ado_key_id(r.master, r.m->key_id);
 	}
 
+	if (o->meter)
+		ado_meter_begin(o->meter, job->name, "read", "stored", previous_size(&r));
 	for (size_t i = 0; i < job->ntargets && alive_count(&r) > 0; i++) {
 		const struct ado_target *t = &job->targets[i];
 		struct ado_err te;
+		char label[512];
 		int trc;
 		ado_err_clear(&te);
+		snprintf(label, sizeof(label), "%s/%s", job->name, t->name);
+		ado_meter_target(o->meter, label);
 		if (t->kind == ADO_TARGET_FILES)
 			trc = backup_files(&r, t, &te);
 		else
@@ -665,6 +709,7 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 	}
 	rc = 0;
 out:
+	ado_meter_end(o->meter, rc == 0);
 	for (size_t i = 0; i < r.ndests; i++) {
 		if (!r.dests[i].alive)
 			rep->dests_failed++;

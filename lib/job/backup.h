@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "format/crypt.h"
 #include "base/error.h"
+#include "io/io.h"
 #include "store/store.h"
 
 #define ADO_BACKUP_MAX_DESTS 16	/* destinations per job */
@@ -19,6 +20,7 @@ struct ado_backup_opts {
 	int threads;		/* compressor threads (0: as many as cores, capped at 4) */
 	struct ado_keyring *keyring;	/* required when the job encrypts */
 	time_t now;		/* 0: time(NULL); tests pin it */
+	struct ado_meter *meter;	/* progress (io.h); NULL: none */
 };
 
 struct ado_backup_report {

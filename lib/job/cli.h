@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "format/crypt.h"
 #include "base/error.h"
+#include "io/io.h"
 
 /* Load the config named by opt / $ADO_CONFIG / the default. When !required
  * and neither opt nor $ADO_CONFIG was given and the default file does not
@@ -17,5 +18,10 @@ int ado_cli_config(const char *opt, int required, struct ado_config **out, struc
  * passphrase variable set). Nothing configured: *out = NULL and 0, unless
  * required (then ADO_E_CONFIG). A configured but unusable key is an error. */
 int ado_cli_keyring(const struct ado_config *cfg, int required, struct ado_keyring **out, struct ado_err *e);
+
+/* The progress meter of a run (io.h), or NULL for none: want 1 (--progress),
+ * 0 (--no-progress), -1 (neither: only when stderr is a terminal and -q was
+ * not given, so never on a pipe or under cron). out writes the meter's text to stderr. */
+struct ado_meter *ado_cli_meter(int want, ado_meter_out_fn out, void *arg);
 
 #endif

@@ -254,6 +254,13 @@ int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, co
 			   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
 			   struct ado_err *e)
 {
+	return ado_repo_read_artifact_metered(s, m, a, k, depth, sink, NULL, e);
+}
+
+int ado_repo_read_artifact_metered(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+				   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
+				   struct ado_meter *meter, struct ado_err *e)
+{
 	struct ado_digest stored = { 0 }, plain = { 0 };
 	struct ado_writer *head = sink, *w;
 	struct ado_reader *r = NULL;
@@ -266,6 +273,9 @@ int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, co
 	} else {
 		if (!head && !(head = ado_null_writer_new(e)))
 			return -1;
+		if (!(w = ado_meter_writer_new(head, meter, ADO_METER_OUT, e)))
+			goto fail_head;
+		head = w;
 		if (!(w = ado_hash_writer_new(head, &plain, e)))
 			goto fail_head;
 		head = w;
@@ -283,6 +293,9 @@ int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, co
 		}
 	}
 	if (!(w = ado_hash_writer_new(head, &stored, e)))
+		goto fail_head;
+	head = w;
+	if (!(w = ado_meter_writer_new(head, meter, ADO_METER_IN, e)))
 		goto fail_head;
 	head = w;
 	snprintf(path, sizeof(path), "%s/%s/%s", m->job, m->id, a->name);

@@ -82,6 +82,10 @@ enum ado_read_depth {
 int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 			   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
 			   struct ado_err *e);
+/* The same, counting the stored bytes read and the plaintext into meter (may be NULL). */
+int ado_repo_read_artifact_metered(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+				   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
+				   struct ado_meter *meter, struct ado_err *e);
 
 /* 1 when backup JOB/ID in s holds target `target` (an artifact of that
  * target name: a partial backup lacks the targets that failed), 0 when not or

@@ -441,8 +441,16 @@ int ado_restore_files(struct ado_store *s, const struct ado_manifest *m, const s
 	snprintf(prefix, sizeof(prefix), ".ado-restore.%s.%s.%ld", base, m->id, (long)getpid());
 	if (!(tmp = ado_mkdtemp(parent, prefix, e)))
 		return -1;
-	if (ado_files_extract_check(s, m, a, k, tmp, geteuid() == 0, on_warn, NULL, &cs, e) < 0)
+	if (o->meter) {
+		char label[PATH_MAX + 64];
+		snprintf(label, sizeof(label), "%s/%s", m->job, a->target);
+		ado_meter_begin(o->meter, label, "read", "restored", a->stored_size + ia->stored_size);
+	}
+	rc = ado_files_extract_check(s, m, a, k, tmp, geteuid() == 0, on_warn, NULL, &cs, o->meter, e);
+	ado_meter_end(o->meter, rc == 0);
+	if (rc < 0)
 		goto out;
+	rc = -1;
 	ado_sayf(o->say, o->say_arg, "restored %llu %s (%llu bytes) and checked them against the backup", (unsigned long long)cs.entries,
 	    cs.entries == 1 ? "entry" : "entries", (unsigned long long)cs.bytes);
 	if (exists && !empty) {

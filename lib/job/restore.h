@@ -71,6 +71,7 @@ struct ado_files_restore_opts {
 	void *say_arg;
 	char *aside_out;	/* when not NULL: the name the old copy was moved to ("" if none) */
 	size_t aside_len;
+	struct ado_meter *meter;	/* progress of the extraction (io.h); NULL: none */
 };
 
 /* Restore files artifact a into dir (see above). */

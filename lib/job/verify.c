@@ -31,7 +31,7 @@ static void on_warn(void *arg, const char *msg)
 int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 			    struct ado_keyring *k, const char *dir, int preserve_owner,
 			    void (*warn)(void *arg, const char *msg), void *arg, struct ado_files_stats *cs,
-			    struct ado_err *e)
+			    struct ado_meter *meter, struct ado_err *e)
 {
 	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
 	struct ado_files_stats xs = { 0 };
@@ -44,11 +44,17 @@ int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, c
 	xo.preserve_owner = preserve_owner;
 	xo.warn = warn;
 	xo.warn_arg = arg;
-	if (!(w = ado_extract_writer_new(dir, &xo, &xs, e)) || ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
+	if (!(w = ado_extract_writer_new(dir, &xo, &xs, e)))
 		return -1;
+	ado_meter_files(meter, &xs.entries);
+	if (ado_repo_read_artifact_metered(s, m, a, k, ADO_READ_PLAIN, w, meter, e) < 0) {
+		ado_meter_files(meter, NULL);
+		return -1;
+	}
+	ado_meter_files(meter, NULL);
 	if (!(w = ado_index_check_writer_new(dir, warn, arg, cs, e)))
 		return -1;
-	if (ado_repo_read_artifact(s, m, ia, k, ADO_READ_PLAIN, w, e) < 0)
+	if (ado_repo_read_artifact_metered(s, m, ia, k, ADO_READ_PLAIN, w, meter, e) < 0)
 		return ado_err_prefix(e, "restored files do not match the backup");
 	if (cs->entries != a->file_count)
 		return ado_err_set(e, ADO_E_INTEGRITY, 0, "'%s': index lists %llu entries, the manifest %llu", a->name,
@@ -73,7 +79,7 @@ static int verify_files(struct ado_store *s, const struct ado_manifest *m, const
 		return -1;
 	}
 	/* a scratch copy: ownership is not what we compare */
-	if (ado_files_extract_check(s, m, a, o->keyring, dir, 0, on_warn, &wc, &cs, e) < 0)
+	if (ado_files_extract_check(s, m, a, o->keyring, dir, 0, on_warn, &wc, &cs, o->meter, e) < 0)
 		goto out;
 	res->files += cs.files;
 	rc = 0;
@@ -117,6 +123,14 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 	/* an archived copy: one clear line and the command to request it, not a read that fails per artifact */
 	if (o->level != ADO_VERIFY_CHECKSUM && ado_repo_check_readable(cfg, s, m, NULL, e) < 0)
 		goto out;
+	if (o->meter) {
+		uint64_t total = 0;
+		for (size_t i = 0; i < m->nartifacts; i++)
+			/* a database's restore is pg_restore's reading, not the meter's */
+			if (o->level != ADO_VERIFY_RESTORE || strcmp(m->artifacts[i].kind, "database") != 0)
+				total += m->artifacts[i].stored_size;
+		ado_meter_begin(o->meter, ref, "read", o->level == ADO_VERIFY_CHECKSUM ? NULL : "checked", total);
+	}
 	for (size_t i = 0; i < m->nfailed_targets; i++)
 		snprintf(res->missing + strlen(res->missing), sizeof(res->missing) - strlen(res->missing), "%s'%s'",
 			 i ? ", " : "", m->failed_targets[i]);
@@ -125,6 +139,11 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 		enum ado_read_depth depth = o->level == ADO_VERIFY_CHECKSUM ? ADO_READ_STORED : ADO_READ_PLAIN;
 		res->artifacts++;
 		res->bytes += a->stored_size;
+		{
+			char label[1100];
+			snprintf(label, sizeof(label), "%s/%s", m->job, a->target);
+			ado_meter_target(o->meter, label);
+		}
 		if (o->level == ADO_VERIFY_RESTORE && strcmp(a->kind, "files") == 0) {
 			if (verify_files(s, m, a, o, res, ref, e) < 0)
 				goto out;
@@ -139,12 +158,13 @@ int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const c
 			if (e && e->kind != ADO_E_NONE)
 				goto out;
 		} else {
-			if (ado_repo_read_artifact(s, m, a, o->keyring, depth, NULL, e) < 0)
+			if (ado_repo_read_artifact_metered(s, m, a, o->keyring, depth, NULL, o->meter, e) < 0)
 				goto out;
 		}
 	}
 	rc = 0;
 out:
+	ado_meter_end(o->meter, rc == 0);
 	ado_manifest_free(m);
 	free(ref);
 	return rc;

@@ -21,6 +21,7 @@ struct ado_verify_opts {
 	const char *tmp_dir;		/* where scratch folders go (default $TMPDIR or /tmp) */
 	const char *scratch_db;		/* conninfo of a scratch server for database restores; NULL: the configured one */
 	long min_tables;		/* database restores: at least this many tables (0: no check) */
+	struct ado_meter *meter;	/* progress (io.h); NULL: none */
 };
 
 struct ado_verify_result {
@@ -38,11 +39,11 @@ struct ado_files_stats;
  * file_count: what verify does in a scratch folder and restore beside the
  * target, so the two agree. warn (may be NULL) hears each mismatch and what
  * the backup recorded (files left out, files that changed while read);
- * cs gets the check's counts. */
+ * cs gets the check's counts; meter (may be NULL) the bytes and files. */
 int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 			    struct ado_keyring *k, const char *dir, int preserve_owner,
 			    void (*warn)(void *arg, const char *msg), void *arg, struct ado_files_stats *cs,
-			    struct ado_err *e);
+			    struct ado_meter *meter, struct ado_err *e);
 
 /* 0: the backup passed. -1: it failed (e says why: ADO_E_INTEGRITY, ADO_E_AUTH,
  * ADO_E_WRONGKEY, ADO_E_NOTFOUND for an incomplete backup, ...), or its test

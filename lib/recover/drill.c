@@ -340,7 +340,7 @@ static int restore_copy(struct sandbox *b, size_t i, struct ado_err *e)
 		it->present = 1;
 		return ado_pg_restore_artifact(b->cfg, st, m, it->a, b->k, &o, e);
 	} else {
-		struct ado_files_restore_opts o = { 1, 0, NULL, NULL, NULL, 0 };
+		struct ado_files_restore_opts o = { 1, 0, NULL, NULL, NULL, 0, NULL };
 		snprintf(it->dir, sizeof(it->dir), "%s/%s", b->root, it->scratch);
 		it->present = 1;
 		return ado_restore_files(st, m, it->a, b->k, it->dir, &o, e);

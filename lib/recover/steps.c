@@ -366,7 +366,7 @@ static int restore_step(struct rc_exec *x, const struct ado_step *s, struct ado_
 		rc = ado_pg_restore_artifact(x->cfg, st, m, a, x->keyring, &o, e);
 	} else {
 		/* the folder in place is moved aside (DIR.before-ID), never deleted */
-		struct ado_files_restore_opts o = { 1, 0, x->say, x->say_arg, NULL, 0 };
+		struct ado_files_restore_opts o = { 1, 0, x->say, x->say_arg, NULL, 0, NULL };
 		rc = ado_restore_files(st, m, a, x->keyring, s->to ? s->to : a->source, &o, e);
 	}
 	ado_manifest_free(m);

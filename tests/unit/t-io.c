@@ -739,6 +739,57 @@ static void test_thread(void)
 	free(src);
 }
 
+struct meter_seen {
+	int redraws, erases, summaries;
+	char last[1024];
+};
+
+static void meter_out(void *arg, const char *text)
+{
+	struct meter_seen *m = arg;
+
+	if (strcmp(text, "\r\033[K") == 0)
+		m->erases++;
+	else if (text[0] == '\r')
+		m->redraws++;
+	else
+		m->summaries++;
+	snprintf(m->last, sizeof(m->last), "%s", text);
+}
+
+/* the progress meter: counts what passes, redraws at most every 250 ms, never wraps */
+static void test_meter(void)
+{
+	struct meter_seen seen = { 0 };
+	struct ado_err e;
+	struct ado_meter *m = ado_meter_new(meter_out, &seen, 40, &e);
+	struct ado_digest d;
+	struct ado_writer *w = ado_hash_writer_new(NULL, &d, &e);
+	char buf[4096] = { 0 };
+	int ok_len = 1;
+
+	ado_meter_begin(m, "job", "read", "stored", 4096 * 1000);
+	ok(seen.redraws == 1, "the line is drawn once at the start");
+	w = ado_meter_writer_new(w, m, ADO_METER_IN, &e);
+	for (int i = 0; i < 1000; i++)
+		ok_len &= ado_writer_write(w, buf, sizeof(buf), &e) == 0;
+	ok(ok_len && seen.redraws <= 2, "1000 quick writes redraw at most once more (%d redraws)", seen.redraws);
+	ok(strlen(seen.last) <= 40 + 3 && strstr(seen.last, "\033[K"), "the line fits the width and erases its tail");
+	ado_meter_clear(m);
+	ok(seen.erases == 1, "clear erases the line");
+	ado_meter_clear(m);
+	ok(seen.erases == 1, "a second clear prints nothing");
+	ado_meter_end(m, 1);
+	ok(seen.summaries == 1 && strstr(seen.last, "job: 3.9 MiB read, 0 B stored") && strchr(seen.last, '\n'),
+	   "the summary: bytes and a newline (%s)", seen.last);
+	ok(ado_writer_close(w, &e) == 0 && d.size == 4096 * 1000, "the meter passes every byte on");
+	ado_writer_free(w);
+	ado_meter_free(m);
+	w = ado_null_writer_new(&e);
+	ok(w && ado_meter_writer_new(w, NULL, ADO_METER_IN, &e) == w, "no meter: the next writer itself");
+	ado_writer_free(w);
+}
+
 int main(void)
 {
 	const char *q = getenv("ADO_TEST_QUICK");
@@ -749,6 +800,7 @@ int main(void)
 		return 1;
 	}
 	test_hash();
+	test_meter();
 	test_sinks();
 	test_codecs();
 	test_concat();
