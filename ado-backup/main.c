@@ -27,6 +27,7 @@ static void usage(FILE *f)
 		"       ado-backup [-c FILE] --crontab | --install-crontab [--user USER]\n"
 		"       ado-backup [-c FILE] --systemd JOB\n"
 		"       ado-backup [-c FILE] --check [JOB...]\n"
+		"       ado-backup [-c FILE] --prune [--dry-run] [JOB...]\n"
 		"\n"
 		"Back up the targets of each JOB (files and PostgreSQL databases) to all of\n"
 		"its destinations at once; print one reference per stored backup on stdout.\n"
@@ -37,6 +38,8 @@ static void usage(FILE *f)
 		"                      where; store nothing\n"
 		"      --check         check that each job could run now (config, key, databases,\n"
 		"                      folders, destinations); no JOB: every job\n"
+		"      --prune         apply retention alone (no backup); with -n say what would go;\n"
+		"                      no JOB: every job\n"
 		"      --crontab       print ado-dr's crontab block (one line per scheduled job)\n"
 		"      --install-crontab  put that block into the crontab, keeping every other line\n"
 		"      --user USER     with --install-crontab: USER's crontab (crontab -u)\n"
@@ -187,6 +190,33 @@ static int run_check(const struct ado_config *cfg, const struct ado_job **jobs, 
 	return key_failed ? ADO_EXIT_USAGE : failed ? ADO_EXIT_FAIL : ADO_EXIT_OK;
 }
 
+/* --prune: retention alone; 0 done, 1 nothing could be pruned, 3 some could, 4 all locked */
+static int run_prune(const struct ado_config *cfg, const struct ado_job **jobs, size_t njobs, int dry_run)
+{
+	size_t ok = 0, failed = 0, locked = 0, removed = 0;
+
+	for (size_t i = 0; i < njobs; i++) {
+		struct ado_prune_report rep;
+		struct ado_err e;
+
+		ado_err_clear(&e);
+		if (ado_prune_job(cfg, jobs[i], time(NULL), dry_run, &rep, &e) < 0 && e.kind == ADO_E_LOCKED) {
+			ado_log_err(&e);
+			locked++;
+			continue;
+		}
+		ok += rep.dests_ok;
+		failed += rep.dests_failed;
+		removed += rep.removed;
+	}
+	ado_info("retention: %zu backup%s %s", removed, removed == 1 ? "" : "s", dry_run ? "would be removed" : "removed");
+	if (locked == njobs)
+		return ADO_EXIT_LOCKED;
+	if (!failed && !locked)
+		return ADO_EXIT_OK;
+	return ok ? ADO_EXIT_PARTIAL : ADO_EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -196,7 +226,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { "install-crontab", no_argument, NULL, 'I' },
 		{ "user", required_argument, NULL, 'u' },   { "systemd", required_argument, NULL, 'S' },
-		{ "check", no_argument, NULL, 'K' },
+		{ "check", no_argument, NULL, 'K' },	    { "prune", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ado_backup_opts bo = { 0 };
@@ -206,7 +236,7 @@ int main(int argc, char **argv)
 	const char *cfgopt = NULL, *user = NULL, *unit_job = NULL;
 	const struct ado_job **jobs = NULL;
 	size_t njobs = 0, ok = 0, partial = 0, failed = 0, locked = 0;
-	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0, check = 0;
+	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0, check = 0, prune = 0;
 
 	ado_log_init("ado-backup");
 	ado_err_clear(&e);
@@ -220,6 +250,7 @@ int main(int argc, char **argv)
 		case 'S': want_crontab = c; unit_job = optarg; break;
 		case 'u': user = optarg; break;
 		case 'K': check = 1; break;
+		case 'P': prune = 1; break;
 		case 'T': {
 			char *end;
 			long t = strtol(optarg, &end, 10);
@@ -237,12 +268,17 @@ int main(int argc, char **argv)
 		default: usage(stderr); return ADO_EXIT_USAGE;
 		}
 	}
-	if (check && want_crontab) {
-		ado_error("--check goes with job names or --all, not with --crontab, --install-crontab or --systemd");
+	if ((check || prune) && want_crontab) {
+		ado_error("--check and --prune go with job names or --all, not with --crontab, --install-crontab "
+			  "or --systemd");
 		return ADO_EXIT_USAGE;
 	}
-	if (check && optind == argc)
-		all = 1;	/* --check alone: every job */
+	if (check && prune) {
+		ado_error("give either --check or --prune, not both");
+		return ADO_EXIT_USAGE;
+	}
+	if ((check || prune) && optind == argc)
+		all = 1;	/* --check or --prune alone: every job */
 	if (!want_crontab && !all && optind == argc) {
 		ado_error("no job given");
 		ado_hint("name one or more jobs, or --all; ado-backup --crontab lists the configured jobs");
@@ -291,6 +327,10 @@ int main(int argc, char **argv)
 			}
 			jobs[njobs++] = j;
 		}
+	}
+	if (prune) {
+		status = run_prune(cfg, jobs, njobs, bo.dry_run);
+		goto out;
 	}
 	if (check || bo.dry_run) {
 		status = run_check(cfg, jobs, njobs, &bo);

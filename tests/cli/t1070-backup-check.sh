@@ -103,5 +103,5 @@ expect_out "FAIL key '$T/key': key file '$T/key' is readable by group or others 
 expect_out "ok files: folder '$S/' is readable"
 chmod 600 "$T/key"
 run 2 ado-backup -c "$T/cfg.yml" --check --crontab
-expect_err "--check goes with job names or --all"
+expect_err "--check and --prune go with job names or --all"
 done_testing
