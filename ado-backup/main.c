@@ -10,6 +10,7 @@
 
 #include "ado.h"
 #include "job/backup.h"
+#include "job/check.h"
 #include "job/cli.h"
 #include "job/schedule.h"
 #include "job/metrics.h"
@@ -25,13 +26,20 @@ static void usage(FILE *f)
 		"       ado-backup [-c FILE] --all\n"
 		"       ado-backup [-c FILE] --crontab | --install-crontab [--user USER]\n"
 		"       ado-backup [-c FILE] --systemd JOB\n"
+		"       ado-backup [-c FILE] --check [JOB...]\n"
+		"       ado-backup [-c FILE] --prune [--dry-run] [JOB...]\n"
 		"\n"
 		"Back up the targets of each JOB (files and PostgreSQL databases) to all of\n"
 		"its destinations at once; print one reference per stored backup on stdout.\n"
 		"\n"
 		"  -c, --config FILE   config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
 		"  -a, --all           every job in the config\n"
-		"  -n, --dry-run       say what would be backed up and where; store nothing\n"
+		"  -n, --dry-run       run the checks of --check, say what would be backed up and\n"
+		"                      where; store nothing\n"
+		"      --check         check that each job could run now (config, key, databases,\n"
+		"                      folders, destinations); no JOB: every job\n"
+		"      --prune         apply retention alone (no backup); with -n say what would go;\n"
+		"                      no JOB: every job\n"
 		"      --crontab       print ado-dr's crontab block (one line per scheduled job)\n"
 		"      --install-crontab  put that block into the crontab, keeping every other line\n"
 		"      --user USER     with --install-crontab: USER's crontab (crontab -u)\n"
@@ -137,6 +145,85 @@ static void write_metrics(const struct ado_config *cfg, const struct ado_job *jo
 		ado_metrics_warn(&me);
 }
 
+/* --check and --dry-run: one line per item on stdout, a hint after a failure */
+static void print_check(void *arg, const struct ado_check_item *it)
+{
+	char why[1400];
+
+	(void)arg;
+	if (it->err)
+		printf("FAIL %s%s%s: %s\n", it->job ? it->job : "", it->job ? ": " : "", it->what,
+		       ado_err_str(it->err, why, sizeof(why)));
+	else
+		printf("ok %s%s%s%s%s\n", it->job ? it->job : "", it->job ? ": " : "", it->what, it->detail[0] ? " " : "",
+		       it->detail);
+	fflush(stdout);
+	if (it->err && it->err->hint[0])
+		ado_hint("%s", it->err->hint);
+}
+
+static void print_dry_ref(void *arg, const char *ref)
+{
+	(void)arg;
+	printf("dry run: would store %s\n", ref);
+	fflush(stdout);
+}
+
+/* 0 every item ok, 1 one failed, 2 the key (a config matter) failed */
+static int run_check(const struct ado_config *cfg, const struct ado_job **jobs, size_t njobs,
+		     struct ado_backup_opts *bo)
+{
+	struct ado_keyring *k = NULL;
+	struct ado_err e;
+	size_t failed = 0;
+	int key_failed;
+
+	ado_err_clear(&e);
+	printf("ok config '%s' loads (%zu %s)\n", cfg->path, cfg->njobs, cfg->njobs == 1 ? "job" : "jobs");
+	key_failed = ado_check_key(cfg, jobs, njobs, &k, print_check, NULL, &e) < 0;
+	for (size_t i = 0; i < njobs; i++)
+		failed += ado_check_job(cfg, jobs[i], print_check, NULL);
+	if (bo->dry_run && !key_failed && !failed) {
+		struct ado_backup_report rep;
+
+		bo->keyring = k;
+		for (size_t i = 0; i < njobs; i++)
+			ado_backup_run(cfg, jobs[i], bo, print_dry_ref, NULL, &rep, &e);
+	}
+	ado_keyring_free(k);
+	if (bo->dry_run && (key_failed || failed))
+		ado_error("dry run: %zu %s failed: a run now would fail", failed + (size_t)key_failed,
+			  failed + (size_t)key_failed == 1 ? "check" : "checks");
+	return key_failed ? ADO_EXIT_USAGE : failed ? ADO_EXIT_FAIL : ADO_EXIT_OK;
+}
+
+/* --prune: retention alone; 0 done, 1 nothing could be pruned, 3 some could, 4 all locked */
+static int run_prune(const struct ado_config *cfg, const struct ado_job **jobs, size_t njobs, int dry_run)
+{
+	size_t ok = 0, failed = 0, locked = 0, removed = 0;
+
+	for (size_t i = 0; i < njobs; i++) {
+		struct ado_prune_report rep;
+		struct ado_err e;
+
+		ado_err_clear(&e);
+		if (ado_prune_job(cfg, jobs[i], time(NULL), dry_run, &rep, &e) < 0 && e.kind == ADO_E_LOCKED) {
+			ado_log_err(&e);
+			locked++;
+			continue;
+		}
+		ok += rep.dests_ok;
+		failed += rep.dests_failed;
+		removed += rep.removed;
+	}
+	ado_info("retention: %zu backup%s %s", removed, removed == 1 ? "" : "s", dry_run ? "would be removed" : "removed");
+	if (locked == njobs)
+		return ADO_EXIT_LOCKED;
+	if (!failed && !locked)
+		return ADO_EXIT_OK;
+	return ok ? ADO_EXIT_PARTIAL : ADO_EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -146,7 +233,8 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { "install-crontab", no_argument, NULL, 'I' },
 		{ "user", required_argument, NULL, 'u' },   { "systemd", required_argument, NULL, 'S' },
-		{ "progress", no_argument, NULL, 'P' },	    { "no-progress", no_argument, NULL, 'N' },
+		{ "progress", no_argument, NULL, 'G' },	    { "no-progress", no_argument, NULL, 'N' },
+		{ "check", no_argument, NULL, 'K' },	    { "prune", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ado_backup_opts bo = { 0 };
@@ -156,7 +244,7 @@ int main(int argc, char **argv)
 	const char *cfgopt = NULL, *user = NULL, *unit_job = NULL;
 	const struct ado_job **jobs = NULL;
 	size_t njobs = 0, ok = 0, partial = 0, failed = 0, locked = 0;
-	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0, progress = -1;
+	int all = 0, want_crontab = 0, c, status = ADO_EXIT_USAGE, need_key = 0, progress = -1, check = 0, prune = 0;
 
 	ado_log_init("ado-backup");
 	ado_err_clear(&e);
@@ -169,8 +257,10 @@ int main(int argc, char **argv)
 		case 'I': want_crontab = c; break;
 		case 'S': want_crontab = c; unit_job = optarg; break;
 		case 'u': user = optarg; break;
-		case 'P': progress = 1; break;
+		case 'G': progress = 1; break;
 		case 'N': progress = 0; break;
+		case 'K': check = 1; break;
+		case 'P': prune = 1; break;
 		case 'T': {
 			char *end;
 			long t = strtol(optarg, &end, 10);
@@ -188,6 +278,17 @@ int main(int argc, char **argv)
 		default: usage(stderr); return ADO_EXIT_USAGE;
 		}
 	}
+	if ((check || prune) && want_crontab) {
+		ado_error("--check and --prune go with job names or --all, not with --crontab, --install-crontab "
+			  "or --systemd");
+		return ADO_EXIT_USAGE;
+	}
+	if (check && prune) {
+		ado_error("give either --check or --prune, not both");
+		return ADO_EXIT_USAGE;
+	}
+	if ((check || prune) && optind == argc)
+		all = 1;	/* --check or --prune alone: every job */
 	if (!want_crontab && !all && optind == argc) {
 		ado_error("no job given");
 		ado_hint("name one or more jobs, or --all; ado-backup --crontab lists the configured jobs");
@@ -236,6 +337,14 @@ int main(int argc, char **argv)
 			}
 			jobs[njobs++] = j;
 		}
+	}
+	if (prune) {
+		status = run_prune(cfg, jobs, njobs, bo.dry_run);
+		goto out;
+	}
+	if (check || bo.dry_run) {
+		status = run_check(cfg, jobs, njobs, &bo);
+		goto out;
 	}
 	for (size_t i = 0; i < njobs; i++)
 		need_key |= jobs[i]->encrypt;

@@ -107,6 +107,7 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 
 LOGFN(ado_error, ADO_LOG_ERROR, "%s: ")
 LOGFN(ado_warn, ADO_LOG_WARN, "%s: warning: ")
+LOGFN(ado_notice, ADO_LOG_WARN, "%s: ")
 LOGFN(ado_info, ADO_LOG_INFO, "%s: ")
 LOGFN(ado_debug, ADO_LOG_DEBUG, "%s: debug: ")
 

@@ -29,6 +29,9 @@ void ado_log_set_before(void (*fn)(void *arg), void *arg);
 
 void ado_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Something the operator should see without -v (what retention removes):
+ * shown at the default level, hidden by -q; no "warning:" prefix. */
+void ado_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ado_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

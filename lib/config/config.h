@@ -80,6 +80,16 @@ struct ado_dest {
 
 enum ado_compression { ADO_COMP_NONE, ADO_COMP_GZIP, ADO_COMP_LZ4, ADO_COMP_ZSTD };
 
+/* retention as a mapping (thinning, as restic and borg do): each rule keeps
+ * some backups, a backup that no rule keeps goes (job/retention.h). */
+struct ado_keep {
+	int set;		/* the mapping form was given (then ado_job.retention is 0) */
+	long long within;	/* keep_within: every backup younger than this (seconds); 0 = rule off */
+	int last;		/* the newest N */
+	int hourly, daily, weekly, monthly, yearly;	/* the newest of each of the N newest UTC periods
+							 * that hold a backup; 0 = rule off */
+};
+
 struct ado_job {
 	char *name;
 	char *schedule;		/* cron expression as written; NULL if none */
@@ -88,7 +98,8 @@ struct ado_job {
 	size_t ntargets;
 	struct ado_dest *dests;
 	size_t ndests;
-	long long retention;	/* seconds; 0 = keep forever */
+	long long retention;	/* seconds; 0 = keep forever (or see keep) */
+	struct ado_keep keep;	/* retention: { keep_within: 24h, hourly: 168, ... } */
 	int encrypt;		/* encryption: "AES-256" (or aes-256-gcm); absent or "none" -> 0 */
 	enum ado_compression compression;	/* absent -> zstd (documented default) */
 	int compression_level;	/* 0 = the codec's default */

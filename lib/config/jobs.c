@@ -267,6 +267,48 @@ static int parse_dest(struct pctx *p, struct ado_job *j, const yaml_node_t *item
 	return 0;
 }
 
+/* ---- retention --------------------------------------------------------- */
+
+/* retention: "30 days" | forever | { keep_within: 24h, last: N, hourly: N, daily: N, weekly: N,
+ * monthly: N, yearly: N } */
+static int parse_retention(struct pctx *p, struct ado_job *j, const yaml_node_t *n)
+{
+	static const char *const keys[] = { "keep_within", "last",    "hourly", "daily",
+					    "weekly",	   "monthly", "yearly", NULL };
+	yaml_node_t *v[MAX_KEYS];
+	int *counts[] = { NULL, &j->keep.last, &j->keep.hourly, &j->keep.daily,
+			  &j->keep.weekly, &j->keep.monthly, &j->keep.yearly };
+	char what[200];
+	int any = 0;
+
+	snprintf(what, sizeof(what), "'retention' of job '%s'", j->name);
+	if (n->type != YAML_MAPPING_NODE)
+		return cfg_get_duration(p, n, what, 1, &j->retention);
+	if (cfg_map_fields(p, n, what, keys, v, NULL) < 0)
+		return -1;
+	j->keep.set = 1;
+	if (v[0]) {
+		snprintf(what, sizeof(what), "'keep_within' in the retention of job '%s'", j->name);
+		if (cfg_get_duration(p, v[0], what, 0, &j->keep.within) < 0)
+			return -1;
+		any = 1;
+	}
+	for (size_t i = 1; keys[i]; i++) {
+		if (!v[i])
+			continue;
+		snprintf(what, sizeof(what), "'%s' in the retention of job '%s'", keys[i], j->name);
+		if (cfg_get_int(p, v[i], what, 1, 1000000, counts[i]) < 0)
+			return -1;
+		any = 1;
+	}
+	if (!any) {
+		cfg_perr(p, n, "expected at least one rule in %s, found an empty mapping", what);
+		return ado_err_hint(p->e, "keep_within: 24h, last: N, hourly: N, daily: N, weekly: N, monthly: N "
+				    "or yearly: N; or a duration such as \"30 days\"");
+	}
+	return 0;
+}
+
 /* ---- jobs ------------------------------------------------------------- */
 
 int cfg_parse_job(struct pctx *p, const yaml_node_t *key, const yaml_node_t *map)
@@ -337,11 +379,8 @@ int cfg_parse_job(struct pctx *p, const yaml_node_t *key, const yaml_node_t *map
 		return cfg_perr(p, v[K_DESTS], "expected at least one destination in job '%s', found an empty list",
 			    j->name);
 
-	if (v[K_RETENTION]) {
-		snprintf(what, sizeof(what), "'retention' of job '%s'", j->name);
-		if (cfg_get_duration(p, v[K_RETENTION], what, 1, &j->retention) < 0)
-			return -1;
-	}
+	if (v[K_RETENTION] && parse_retention(p, j, v[K_RETENTION]) < 0)
+		return -1;
 	if (v[K_ENCRYPTION]) {
 		snprintf(what, sizeof(what), "'encryption' of job '%s'", j->name);
 		if (cfg_get_scalar(p, v[K_ENCRYPTION], what, "AES-256 or none", &s) < 0)

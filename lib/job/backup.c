@@ -375,69 +375,6 @@ static int commit(struct run *r, size_t i, const char *manifest, size_t mlen, co
 	return 0;
 }
 
-int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const char *keep_id, time_t now,
-			struct ado_err *e)
-{
-	struct ado_backup_info *v = NULL;
-	size_t n = 0;
-	int removed = 0;
-	ssize_t newest = -1;
-	char *held = NULL;
-
-	if (ado_repo_list(s, job->name, &v, &n, e) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (v[i].complete)
-			newest = (ssize_t)i;
-	/* the newest backup holding each target is kept, however many newer
-	 * partial ones (where that target failed) there are */
-	if (!(held = calloc(n ? n : 1, 1))) {
-		free(v);
-		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-	}
-	for (size_t t = 0; t < job->ntargets; t++)
-		for (size_t i = n; i-- > 0;)
-			if (v[i].complete && ado_repo_holds(s, job->name, v[i].id, job->targets[t].name)) {
-				held[i] = 1;
-				break;
-			}
-	for (size_t i = 0; i < n; i++) {
-		char dir[512];
-		int old;
-		if ((ssize_t)i == newest || held[i] || (keep_id && strcmp(v[i].id, keep_id) == 0))
-			continue;
-		if (v[i].complete)
-			old = job->retention > 0 && now - v[i].time > job->retention;
-		else
-			old = now - v[i].time > 86400;
-		if (!old)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", job->name, v[i].id);
-		/* the manifest goes first: a half-removed backup must never look complete */
-		if (v[i].complete) {
-			char mpath[600];
-			snprintf(mpath, sizeof(mpath), "%s/%s", dir, ADO_MANIFEST_NAME);
-			if (ado_store_remove(s, mpath, e) < 0)
-				goto fail;
-		}
-		if (ado_store_remove_tree(s, dir, e) < 0)
-			goto fail;
-		{
-			char *ref = ado_ref_join(s->url, job->name, v[i].id);
-			ado_info("retention: removed %s '%s'", v[i].complete ? "backup" : "incomplete backup", ref ? ref : dir);
-			free(ref);
-		}
-		removed++;
-	}
-	free(v);
-	free(held);
-	return removed;
-fail:
-	free(v);
-	free(held);
-	return -1;
-}
-
 struct dead_ctx {
 	long pid;		/* a temporary file of a dead run seen */
 };
@@ -701,7 +638,7 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		if (!r.dests[i].alive)
 			continue;
 		ado_err_clear(&re);
-		k = ado_retention_apply(r.dests[i].s, job, r.m->id, time(NULL), &re);
+		k = ado_retention_apply(r.dests[i].s, job, r.m->id, time(NULL), 0, &re);
 		if (k < 0)
 			ado_warn("retention on '%s' failed: %s", r.dests[i].cfg->url, re.msg);
 		else

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "io/io.h"
 #include "store/store.h"
+#include "job/retention.h"
 
 #define ADO_BACKUP_MAX_DESTS 16	/* destinations per job */
 
@@ -48,12 +49,5 @@ typedef void (*ado_backup_ref_fn)(void *arg, const char *ref);
  * they happen and counted in the report. */
 int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_opts *o,
 		   ado_backup_ref_fn on_ref, void *arg, struct ado_backup_report *rep, struct ado_err *e);
-
-/* Retention for one job on one store: remove complete backups older than
- * job->retention (never the newest complete one, never the newest one that
- * holds each target of the job, never `keep_id`), and
- * incomplete folders older than a day. Returns the number removed, or -1. */
-int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const char *keep_id, time_t now,
-			struct ado_err *e);
 
 #endif

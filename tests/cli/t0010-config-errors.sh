@@ -26,27 +26,31 @@ backup_jobs:
     retention: "7 years"
 EOF
 
-# --- the good config, through --dry-run: refs on stdout, nothing written ---
+# --- the good config, through --dry-run: the checks, then what would be stored; nothing written ---
 run 0 ado-backup -c "$T/good.yml" --dry-run j1 j2
-check "dry run prints one ref per destination (3)" test "$(printf '%s\n' "$out" | wc -l)" = 3
+check "dry run says what it would store, once per destination (3)" \
+	test "$(printf '%s\n' "$out" | grep -c '^dry run: would store ')" = 3
 check "dry run refs have the form DEST/JOB/ID" \
-	bash -c 'printf "%s\n" "$1" | grep -Ev "^$2/(dest/j1|dest/j2|dest2/j2)/[0-9]{8}T[0-9]{6}Z\$" | { ! grep .; }' _ "$out" "$T"
-check_not "dry run wrote no backup" test -e "$T/dest"
-check_not "dry run wrote nothing to the second destination" test -e "$T/dest2"
+	bash -c 'printf "%s\n" "$1" | sed -n "s/^dry run: would store //p" | grep -Ev "^$2/(dest/j1|dest/j2|dest2/j2)/[0-9]{8}T[0-9]{6}Z\$" | { ! grep .; }' _ "$out" "$T"
+check "no line of a dry run looks like a stored reference" bash -c '! printf "%s\n" "$1" | grep -q "^/"' _ "$out"
+check_not "dry run wrote no backup (its writability test left no object)" bash -c 'find "$1/dest" "$1/dest2" -type f 2>/dev/null | grep -q .' _ "$T"
 check_not "dry run took no lock (no state folder)" test -e "$T/state"
 # the failure case beside it: a dry run still checks the key an encrypted job needs
 chmod 644 "$T/key"
 run 2 ado-backup -c "$T/good.yml" --dry-run j1
-expect_err "key file '$T/key' is readable by group or others (mode 0644)"
-check_not "the failed dry run wrote nothing" test -e "$T/dest"
+expect_out "FAIL key '$T/key': key file '$T/key' is readable by group or others (mode 0644)"
+check_not "the failed dry run wrote no backup" bash -c 'find "$1/dest" -type f 2>/dev/null | grep -q .' _ "$T"
+# the writability test may leave the (empty) folders a run would create
+rm -rf "$T/dest" "$T/dest2"
 chmod 600 "$T/key"
 
 # --- ADO_CONFIG stands in for -c; -c wins over it ---
 out=$(ADO_CONFIG="$T/good.yml" ado-backup --dry-run j1 2>"$T/.e"); rc=$?
 check "ADO_CONFIG is read (exit 0)" test "$rc" = 0
-check "ADO_CONFIG: the ref names j1" bash -c '[[ "$1" == "$2/dest/j1/"* ]]' _ "$out" "$T"
+check "ADO_CONFIG: the ref names j1" bash -c '[[ "$1" == *"dry run: would store $2/dest/j1/"* ]]' _ "$out" "$T"
 out=$(ADO_CONFIG="$T/nope.yml" ado-backup -c "$T/good.yml" --dry-run j1 2>"$T/.e"); rc=$?
 check "-c wins over ADO_CONFIG" test "$rc" = 0
+rm -rf "$T/dest" "$T/dest2"	# the dry runs' writability tests leave empty folders
 
 # --- missing config file ---
 run 2 ado-backup -c "$T/nope.yml" j1

@@ -73,7 +73,7 @@ fi
 # --- --dry-run checks the key, as the page says ---
 mv "$T/key" "$T/key.away"
 run 2 ado-backup -c "$CFG" --dry-run j
-expect_err "ado-backup: cannot open key file '$T/key': No such file or directory"
+expect_out "FAIL key '$T/key': cannot open key file '$T/key': No such file or directory"
 mv "$T/key.away" "$T/key"
 run 0 ado-backup -c "$CFG" --dry-run j
 check "a dry run writes nothing" test "$(ls "$T/dest/j" | wc -l)" = 1
