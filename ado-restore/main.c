@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "job/repo.h"
 #include "job/restore.h"
+#include "job/runlog.h"
 #include "base/sig.h"
 
 static void usage(FILE *f)
@@ -257,6 +258,9 @@ int main(int argc, char **argv)
 	size_t ntables = 0;
 	time_t before = 0;
 	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, thaw = 0, wait = 0, days = 7, ch, status = ADO_EXIT_USAGE;
+	int record = 0;	/* past the usage checks: this run leaves a run record */
+	const struct ado_artifact *picked = NULL;
+	struct timespec t0;
 
 	ado_log_init("ado-restore");
 	ado_err_clear(&e);
@@ -360,6 +364,8 @@ int main(int argc, char **argv)
 	}
 	ado_sig_install();
 	status = ADO_EXIT_FAIL;
+	record = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (job) {
 		if (ado_restore_select(cfg, job, backup, before, target, from, k, &s, &id, &e) < 0) {
 			ado_log_err(&e);
@@ -458,7 +464,7 @@ int main(int argc, char **argv)
 			strncat(names, candidates ? ", " : "", sizeof(names) - strlen(names) - 1);
 			strncat(names, a->target, sizeof(names) - strlen(names) - 1);
 			if (ado_artifact_matches(a, target)) {
-				pick = a;
+				pick = picked = a;
 				candidates++;
 			}
 		}
@@ -520,11 +526,28 @@ int main(int argc, char **argv)
 			ado_store_free(s);
 			m = m2;
 			s = next;
-			pick = p2;
+			pick = picked = p2;
 		}
 	}
 	status = ADO_EXIT_OK;
 out:
+	if (record) {
+		struct ado_restore_run rr = { 0 };
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rr.mode = cat ? "cat" : thaw && !wait ? "thaw" : to_dir ? "files" : "database";
+		rr.job = jobname;
+		rr.id = id;
+		rr.destination = s ? s->url : NULL;
+		rr.target = picked ? picked->target : cat && optind + 1 < argc ? argv[optind + 1] : target;
+		rr.to = to_dir ? to_dir : to_db ? to_db : picked && !cat ? picked->source : NULL;
+		rr.dry_run = dry;
+		rr.status = status;
+		rr.reason = e.msg;
+		rr.bytes = status == 0 && picked && !dry ? picked->plain_size : 0;
+		rr.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		ado_run_restore_record(cfg, &rr);
+	}
 	for (size_t i = 0; i < ntables; i++)
 		free(tables[i]);
 	free(tables);

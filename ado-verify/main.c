@@ -19,6 +19,7 @@
 #include "job/verify.h"
 #include "job/freshness.h"
 #include "job/metrics.h"
+#include "job/runlog.h"
 
 struct ctx {
 	const struct ado_config *cfg;
@@ -30,6 +31,7 @@ struct ctx {
 	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
 	size_t *job_ok, *job_failed;	/* per job of the config, for the metrics */
+	struct ado_verify_log *runs;	/* the run records, one per job at the end */
 };
 
 static void usage(FILE *f)
@@ -135,6 +137,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	} else {
 		c->ok++;
 	}
+	ado_verify_log_add(c->runs, ref, job, id, jword, reason[0] ? reason : NULL, res ? res->bytes : 0);
 	if (c->json) {
 		struct ado_buf b;
 		struct ado_json j;
@@ -552,6 +555,7 @@ int main(int argc, char **argv)
 		ado_error("out of memory");
 		goto out;
 	}
+	c.runs = ado_verify_log_new(c.level_name);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ado_sig_install();
 	if (job) {
@@ -583,9 +587,15 @@ int main(int argc, char **argv)
 		status = ADO_EXIT_USAGE;
 	} else
 		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
-	if (!ado_interrupted())
+	if (!ado_interrupted()) {
+		struct timespec t1;
 		write_metrics(&c, &t0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ado_verify_log_commit(c.runs, cfg->path ? cfg->state_dir : NULL,
+				      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
 out:
+	ado_verify_log_free(c.runs);
 	free(c.job_ok);
 	free(c.job_failed);
 	if (c.log)
