@@ -20,6 +20,7 @@
 #include "job/freshness.h"
 #include "job/metrics.h"
 #include "job/runlog.h"
+#include "job/status.h"
 
 struct ctx {
 	const struct ado_config *cfg;
@@ -41,6 +42,7 @@ static void usage(FILE *f)
 		"       ado-verify [-c FILE] [options] -            (references on stdin, one per line)\n"
 		"       ado-verify [-c FILE] [options] --job JOB [--since DURATION]\n"
 		"       ado-verify [-c FILE] --rpo [--grace DURATION] [--json] [JOB...]\n"
+		"       ado-verify [-c FILE] --status [--grace DURATION] [--json] [JOB...]\n"
 		"\n"
 		"Check backups; print 'ok REF', 'FAIL REF: reason' (damaged) or 'UNCHECKED REF: cause'\n"
 		"(the test could not run: server down, login refused, no scratch space) per backup.\n"
@@ -53,7 +55,9 @@ static void usage(FILE *f)
 		"      --rpo             freshness only (no data read): the newest complete backup of each\n"
 		"                        JOB (default every job) on each destination against its rpo,\n"
 		"                        or the longest gap of its schedule when it has none\n"
-		"      --grace DURATION  with --rpo: allowance for the run itself (default 5 minutes)\n"
+		"      --status          per job and destination: newest backup and its age against the\n"
+		"                        rpo, last run, last verify, backups kept (from the run records)\n"
+		"      --grace DURATION  with --rpo or --status: allowance for the run itself (default 5m)\n"
 		"      --json            one JSON object per backup instead of the text lines\n"
 		"      --log FILE        append timestamped result lines to FILE\n"
 		"      --tmp-dir DIR     where test restores go (default $TMPDIR or /tmp)\n"
@@ -416,6 +420,39 @@ static int rpo_watch(const struct ado_config *cfg, char **jobs, int njobs, long 
 	return ADO_EXIT_OK;
 }
 
+/* --status: the table (or JSON records) and the worst row's status. */
+static int status_view(const struct ado_config *cfg, char **jobs, int njobs, long long grace, int json)
+{
+	struct ado_status_row *rows = NULL;
+	struct ado_buf b;
+	struct ado_err e;
+	size_t n = 0;
+	int worst = ADO_EXIT_OK;
+	time_t now = time(NULL);
+
+	ado_err_clear(&e);
+	if (ado_status_collect(cfg, jobs, njobs, now, grace, &rows, &n, &e) < 0) {
+		ado_log_err(&e);
+		return ado_err_exit(e.kind);
+	}
+	if (!json) {
+		ado_status_text(rows, n, now, &b);
+		fputs(b.data ? b.data : "", stdout);
+		ado_buf_free(&b);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (json) {
+			ado_status_json(&rows[i], &b);
+			fputs(b.data ? b.data : "", stdout);
+			ado_buf_free(&b);
+		}
+		if (ado_status_worse(rows[i].status, worst))
+			worst = rows[i].status;
+	}
+	free(rows);
+	return worst;
+}
+
 /* One file per job that this run checked (a metrics failure is a warning only). */
 static void write_metrics(const struct ctx *c, const struct timespec *t0)
 {
@@ -444,7 +481,8 @@ int main(int argc, char **argv)
 		{ "min-tables", required_argument, NULL, 'm' }, { "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { "rpo", no_argument, NULL, 'R' },
-		{ "grace", required_argument, NULL, 'G' },  { NULL, 0, NULL, 0 },
+		{ "grace", required_argument, NULL, 'G' },  { "status", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c;
 	struct ado_config *cfg = NULL;
@@ -453,7 +491,7 @@ int main(int argc, char **argv)
 	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL, *grace_s = NULL;
 	long long since = 0, grace = 300;
 	struct timespec t0 = { 0 };
-	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0;
+	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0, view = 0;
 
 	ado_log_init("ado-verify");
 	ado_err_clear(&e);
@@ -492,6 +530,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'R': rpo = 1; break;
+		case 'X': view = 1; break;
 		case 'G': grace_s = optarg; break;
 		case 'q': ado_log_set_level(ADO_LOG_ERROR); quiet = 1; break;
 		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
@@ -500,13 +539,18 @@ int main(int argc, char **argv)
 		default: usage(stderr); return ADO_EXIT_USAGE;
 		}
 	}
-	if (grace_s && !rpo) {
-		ado_error("--grace needs --rpo");
+	if (grace_s && !rpo && !view) {
+		ado_error("--grace needs --rpo or --status");
 		return ADO_EXIT_USAGE;
 	}
-	if (rpo) {
+	if (rpo && view) {
+		ado_error("give either --rpo or --status");
+		return ADO_EXIT_USAGE;
+	}
+	if (rpo || view) {
 		if (job || since_s || logpath) {
-			ado_error("--rpo checks freshness only: give job names, not --job, --since or --log");
+			ado_error("--%s: give job names, not --job, --since or --log",
+				  rpo ? "rpo checks freshness only" : "status reads no backup data");
 			return ADO_EXIT_USAGE;
 		}
 		if (grace_s && ado_duration_parse(grace_s, &grace, &e) < 0) {
@@ -518,7 +562,8 @@ int main(int argc, char **argv)
 			return ado_err_exit(e.kind);
 		}
 		ado_sig_install();
-		status = rpo_watch(cfg, argv + optind, argc - optind, grace, c.json, quiet);
+		status = view ? status_view(cfg, argv + optind, argc - optind, grace, c.json)
+			      : rpo_watch(cfg, argv + optind, argc - optind, grace, c.json, quiet);
 		ado_config_free(cfg);
 		ado_log_redact_clear();
 		return status;

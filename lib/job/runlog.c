@@ -169,7 +169,8 @@ void ado_run_backup_json(const struct ado_job *job, const struct ado_backup_repo
 		ado_runlog_dest(job->dests[i].url, d, sizeof(d));
 		ado_json_obj_begin(&j, NULL);
 		ado_json_kstr(&j, "destination", d);
-		ado_json_kstr(&j, "result", ok ? "ok" : "failed");
+		/* a run another one locked out touched nothing: not a failure there */
+		ado_json_kstr(&j, "result", ok ? "ok" : status == ADO_EXIT_LOCKED ? "locked" : "failed");
 		if (ok) {
 			char *ref = ado_ref_join(d, job->name, rep->id);
 			ado_json_kstr(&j, "ref", ref);
