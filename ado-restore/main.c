@@ -93,6 +93,7 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 		ado_buf_init(&buf);
 		ado_json_init(&j, &buf, 0);
 		ado_json_obj_begin(&j, NULL);
+		ado_json_kstr(&j, "type", "backup");
 		ado_json_kstr(&j, "ref", ref);
 		ado_json_kstr(&j, "destination", s->url);
 		ado_json_kstr(&j, "job", job);
@@ -177,6 +178,7 @@ static void report_json(const struct ado_store *s, const struct ado_manifest *m,
 	ado_buf_init(&buf);
 	ado_json_init(&j, &buf, 0);
 	ado_json_obj_begin(&j, NULL);
+	ado_json_kstr(&j, "type", "restore");
 	ado_json_kstr(&j, "status", dry ? "dry_run" : "restored");
 	ado_json_kstr(&j, "job", m->job);
 	ado_json_kstr(&j, "id", m->id);
@@ -374,8 +376,9 @@ int main(int argc, char **argv)
 		}
 		jobname = strdup(job);
 		if (!cat && !thaw) {
-			printf("using the copy at '%s'\n", s->url);
-			fflush(stdout);
+			/* with --json, stdout carries the one JSON object */
+			fprintf(json_out ? stderr : stdout, "using the copy at '%s'\n", s->url);
+			fflush(json_out ? stderr : stdout);
 		}
 	} else if (ado_ref_parse(argv[optind], cfg, &s, &jobname, &id, &e) < 0) {
 		ado_log_err(&e);

@@ -146,6 +146,7 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 		struct ado_buf b;
 		struct ado_json j;
 		rec_begin(&b, &j);
+		ado_json_kstr(&j, "type", "verify");
 		ado_json_kstr(&j, "ref", ref);
 		ado_json_kstr(&j, "status", jword);
 		ado_json_kstr(&j, "level", c->level_name);
@@ -284,6 +285,7 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 			struct ado_buf b;
 			struct ado_json j;
 			rec_begin(&b, &j);
+			ado_json_kstr(&j, "type", "rpo_missed");
 			ado_json_kstr(&j, "job", jb->name);
 			ado_json_kstr(&j, "status", "rpo_missed");
 			ado_json_kint(&j, "age_seconds", (long long)(now - newest));
