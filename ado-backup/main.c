@@ -14,6 +14,7 @@
 #include "job/cli.h"
 #include "job/schedule.h"
 #include "job/metrics.h"
+#include "job/runlog.h"
 #include "config/config.h"
 #include "format/crypt.h"
 #include "base/log.h"
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 		"      --systemd JOB   print JOB's systemd service and timer\n"
 		"      --threads N     zstd compressor threads (default: one per core, at most 4)\n"
 		"      --progress, --no-progress  a progress line on stderr (default: when a terminal)\n"
+		"      --json          one JSON record per job (refs, sizes, duration, per destination)\n"
 		"  -q, --quiet         errors only\n"
 		"  -v, --verbose       say what happens\n"
 		"  -h, --help          this text\n"
@@ -62,8 +64,12 @@ static void show_progress(void *arg, const char *text)
 	fflush(stderr);
 }
 
+static int json_out;	/* --json: one record per job on stdout instead of the references */
+
 static void print_ref(void *arg, const char *ref)
 {
+	if (json_out)
+		return;
 	printf("%s\n", ref);
 	fflush(stdout);
 }
@@ -235,6 +241,7 @@ int main(int argc, char **argv)
 		{ "user", required_argument, NULL, 'u' },   { "systemd", required_argument, NULL, 'S' },
 		{ "progress", no_argument, NULL, 'G' },	    { "no-progress", no_argument, NULL, 'N' },
 		{ "check", no_argument, NULL, 'K' },	    { "prune", no_argument, NULL, 'P' },
+		{ "json", no_argument, &json_out, 1 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ado_backup_opts bo = { 0 };
@@ -271,6 +278,7 @@ int main(int argc, char **argv)
 			bo.threads = (int)t;
 			break;
 		}
+		case 0: break;
 		case 'q': ado_log_set_level(ADO_LOG_ERROR); break;
 		case 'v': ado_log_set_level(ADO_LOG_INFO); break;
 		case 'h': usage(stdout); return ADO_EXIT_OK;
@@ -364,6 +372,16 @@ int main(int argc, char **argv)
 		brc = ado_backup_run(cfg, jobs[i], &bo, print_ref, NULL, &rep, &e);
 		if (brc < 0)
 			ado_log_err(&e);
+		{
+			/* one run record per job (STATE_DIR/runs.jsonl), and --json's output */
+			struct ado_buf rec;
+			ado_run_backup_record(cfg, jobs[i], &rep, brc, &e, bo.dry_run, &rec);
+			if (json_out && rec.data) {
+				printf("%s\n", rec.data);
+				fflush(stdout);
+			}
+			ado_buf_free(&rec);
+		}
 		/* a run another one locked out, or a dry run, leaves the metrics as they are */
 		if (!bo.dry_run && !(brc < 0 && (e.kind == ADO_E_LOCKED || e.kind == ADO_E_INTERRUPTED)))
 			write_metrics(cfg, jobs[i], &rep);

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "job/repo.h"
 #include "job/restore.h"
+#include "job/runlog.h"
 #include "base/sig.h"
 
 static void usage(FILE *f)
@@ -93,6 +94,7 @@ static void list_one(void *arg, const struct ado_store *s, const char *job, cons
 		ado_buf_init(&buf);
 		ado_json_init(&j, &buf, 0);
 		ado_json_obj_begin(&j, NULL);
+		ado_json_kstr(&j, "type", "backup");
 		ado_json_kstr(&j, "ref", ref);
 		ado_json_kstr(&j, "destination", s->url);
 		ado_json_kstr(&j, "job", job);
@@ -185,6 +187,7 @@ static void report_json(const struct ado_store *s, const struct ado_manifest *m,
 	ado_buf_init(&buf);
 	ado_json_init(&j, &buf, 0);
 	ado_json_obj_begin(&j, NULL);
+	ado_json_kstr(&j, "type", "restore");
 	ado_json_kstr(&j, "status", dry ? "dry_run" : "restored");
 	ado_json_kstr(&j, "job", m->job);
 	ado_json_kstr(&j, "id", m->id);
@@ -269,6 +272,9 @@ int main(int argc, char **argv)
 	time_t before = 0;
 	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, thaw = 0, wait = 0, days = 7, ch, status = ADO_EXIT_USAGE;
 	int want_progress = -1;
+	int record = 0;	/* past the usage checks: this run leaves a run record */
+	const struct ado_artifact *picked = NULL;
+	struct timespec t0;
 
 	ado_log_init("ado-restore");
 	ado_err_clear(&e);
@@ -374,6 +380,8 @@ int main(int argc, char **argv)
 	}
 	ado_sig_install();
 	status = ADO_EXIT_FAIL;
+	record = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (job) {
 		if (ado_restore_select(cfg, job, backup, before, target, from, k, &s, &id, &e) < 0) {
 			ado_log_err(&e);
@@ -382,8 +390,9 @@ int main(int argc, char **argv)
 		}
 		jobname = strdup(job);
 		if (!cat && !thaw) {
-			printf("using the copy at '%s'\n", s->url);
-			fflush(stdout);
+			/* with --json, stdout carries the one JSON object */
+			fprintf(json_out ? stderr : stdout, "using the copy at '%s'\n", s->url);
+			fflush(json_out ? stderr : stdout);
 		}
 	} else if (ado_ref_parse(argv[optind], cfg, &s, &jobname, &id, &e) < 0) {
 		ado_log_err(&e);
@@ -472,7 +481,7 @@ int main(int argc, char **argv)
 			strncat(names, candidates ? ", " : "", sizeof(names) - strlen(names) - 1);
 			strncat(names, a->target, sizeof(names) - strlen(names) - 1);
 			if (ado_artifact_matches(a, target)) {
-				pick = a;
+				pick = picked = a;
 				candidates++;
 			}
 		}
@@ -536,12 +545,29 @@ int main(int argc, char **argv)
 			ado_store_free(s);
 			m = m2;
 			s = next;
-			pick = p2;
+			pick = picked = p2;
 		}
 	}
 	status = ADO_EXIT_OK;
 out:
 	ado_meter_free(meter);
+	if (record) {
+		struct ado_restore_run rr = { 0 };
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rr.mode = cat ? "cat" : thaw && !wait ? "thaw" : to_dir ? "files" : "database";
+		rr.job = jobname;
+		rr.id = id;
+		rr.destination = s ? s->url : NULL;
+		rr.target = picked ? picked->target : cat && optind + 1 < argc ? argv[optind + 1] : target;
+		rr.to = to_dir ? to_dir : to_db ? to_db : picked && !cat ? picked->source : NULL;
+		rr.dry_run = dry;
+		rr.status = status;
+		rr.reason = e.msg;
+		rr.bytes = status == 0 && picked && !dry ? picked->plain_size : 0;
+		rr.seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		ado_run_restore_record(cfg, &rr);
+	}
 	for (size_t i = 0; i < ntables; i++)
 		free(tables[i]);
 	free(tables);

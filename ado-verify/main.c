@@ -19,6 +19,8 @@
 #include "job/verify.h"
 #include "job/freshness.h"
 #include "job/metrics.h"
+#include "job/runlog.h"
+#include "job/status.h"
 
 struct ctx {
 	const struct ado_config *cfg;
@@ -30,6 +32,7 @@ struct ctx {
 	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
 	size_t *job_ok, *job_failed;	/* per job of the config, for the metrics */
+	struct ado_verify_log *runs;	/* the run records, one per job at the end */
 };
 
 static void show_progress(void *arg, const char *text)
@@ -45,6 +48,7 @@ static void usage(FILE *f)
 		"       ado-verify [-c FILE] [options] -            (references on stdin, one per line)\n"
 		"       ado-verify [-c FILE] [options] --job JOB [--since DURATION]\n"
 		"       ado-verify [-c FILE] --rpo [--grace DURATION] [--json] [JOB...]\n"
+		"       ado-verify [-c FILE] --status [--grace DURATION] [--json] [JOB...]\n"
 		"\n"
 		"Check backups; print 'ok REF', 'FAIL REF: reason' (damaged) or 'UNCHECKED REF: cause'\n"
 		"(the test could not run: server down, login refused, no scratch space) per backup.\n"
@@ -57,7 +61,9 @@ static void usage(FILE *f)
 		"      --rpo             freshness only (no data read): the newest complete backup of each\n"
 		"                        JOB (default every job) on each destination against its rpo,\n"
 		"                        or the longest gap of its schedule when it has none\n"
-		"      --grace DURATION  with --rpo: allowance for the run itself (default 5 minutes)\n"
+		"      --status          per job and destination: newest backup and its age against the\n"
+		"                        rpo, last run, last verify, backups kept (from the run records)\n"
+		"      --grace DURATION  with --rpo or --status: allowance for the run itself (default 5m)\n"
 		"      --json            one JSON object per backup instead of the text lines\n"
 		"      --log FILE        append timestamped result lines to FILE\n"
 		"      --tmp-dir DIR     where test restores go (default $TMPDIR or /tmp)\n"
@@ -142,10 +148,12 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 	} else {
 		c->ok++;
 	}
+	ado_verify_log_add(c->runs, ref, job, id, jword, reason[0] ? reason : NULL, res ? res->bytes : 0);
 	if (c->json) {
 		struct ado_buf b;
 		struct ado_json j;
 		rec_begin(&b, &j);
+		ado_json_kstr(&j, "type", "verify");
 		ado_json_kstr(&j, "ref", ref);
 		ado_json_kstr(&j, "status", jword);
 		ado_json_kstr(&j, "level", c->level_name);
@@ -284,6 +292,7 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 			struct ado_buf b;
 			struct ado_json j;
 			rec_begin(&b, &j);
+			ado_json_kstr(&j, "type", "rpo_missed");
 			ado_json_kstr(&j, "job", jb->name);
 			ado_json_kstr(&j, "status", "rpo_missed");
 			ado_json_kint(&j, "age_seconds", (long long)(now - newest));
@@ -420,6 +429,39 @@ static int rpo_watch(const struct ado_config *cfg, char **jobs, int njobs, long 
 	return ADO_EXIT_OK;
 }
 
+/* --status: the table (or JSON records) and the worst row's status. */
+static int status_view(const struct ado_config *cfg, char **jobs, int njobs, long long grace, int json)
+{
+	struct ado_status_row *rows = NULL;
+	struct ado_buf b;
+	struct ado_err e;
+	size_t n = 0;
+	int worst = ADO_EXIT_OK;
+	time_t now = time(NULL);
+
+	ado_err_clear(&e);
+	if (ado_status_collect(cfg, jobs, njobs, now, grace, &rows, &n, &e) < 0) {
+		ado_log_err(&e);
+		return ado_err_exit(e.kind);
+	}
+	if (!json) {
+		ado_status_text(rows, n, now, &b);
+		fputs(b.data ? b.data : "", stdout);
+		ado_buf_free(&b);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (json) {
+			ado_status_json(&rows[i], &b);
+			fputs(b.data ? b.data : "", stdout);
+			ado_buf_free(&b);
+		}
+		if (ado_status_worse(rows[i].status, worst))
+			worst = rows[i].status;
+	}
+	free(rows);
+	return worst;
+}
+
 /* One file per job that this run checked (a metrics failure is a warning only). */
 static void write_metrics(const struct ctx *c, const struct timespec *t0)
 {
@@ -449,7 +491,8 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },	    { "rpo", no_argument, NULL, 'R' },
 		{ "grace", required_argument, NULL, 'G' },  { "progress", no_argument, NULL, 'P' },
-		{ "no-progress", no_argument, NULL, 'N' },  { NULL, 0, NULL, 0 },
+		{ "no-progress", no_argument, NULL, 'N' },  { "status", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct ctx c;
 	struct ado_config *cfg = NULL;
@@ -458,7 +501,7 @@ int main(int argc, char **argv)
 	const char *cfgopt = NULL, *job = NULL, *since_s = NULL, *logpath = NULL, *grace_s = NULL;
 	long long since = 0, grace = 300;
 	struct timespec t0 = { 0 };
-	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0, progress = -1;
+	int ch, status = ADO_EXIT_USAGE, rpo = 0, quiet = 0, progress = -1, view = 0;
 
 	ado_log_init("ado-verify");
 	ado_err_clear(&e);
@@ -497,6 +540,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'R': rpo = 1; break;
+		case 'X': view = 1; break;
 		case 'G': grace_s = optarg; break;
 		case 'P': progress = 1; break;
 		case 'N': progress = 0; break;
@@ -507,13 +551,18 @@ int main(int argc, char **argv)
 		default: usage(stderr); return ADO_EXIT_USAGE;
 		}
 	}
-	if (grace_s && !rpo) {
-		ado_error("--grace needs --rpo");
+	if (grace_s && !rpo && !view) {
+		ado_error("--grace needs --rpo or --status");
 		return ADO_EXIT_USAGE;
 	}
-	if (rpo) {
+	if (rpo && view) {
+		ado_error("give either --rpo or --status");
+		return ADO_EXIT_USAGE;
+	}
+	if (rpo || view) {
 		if (job || since_s || logpath) {
-			ado_error("--rpo checks freshness only: give job names, not --job, --since or --log");
+			ado_error("--%s: give job names, not --job, --since or --log",
+				  rpo ? "rpo checks freshness only" : "status reads no backup data");
 			return ADO_EXIT_USAGE;
 		}
 		if (grace_s && ado_duration_parse(grace_s, &grace, &e) < 0) {
@@ -525,7 +574,8 @@ int main(int argc, char **argv)
 			return ado_err_exit(e.kind);
 		}
 		ado_sig_install();
-		status = rpo_watch(cfg, argv + optind, argc - optind, grace, c.json, quiet);
+		status = view ? status_view(cfg, argv + optind, argc - optind, grace, c.json)
+			      : rpo_watch(cfg, argv + optind, argc - optind, grace, c.json, quiet);
 		ado_config_free(cfg);
 		ado_log_redact_clear();
 		return status;
@@ -562,6 +612,7 @@ int main(int argc, char **argv)
 		ado_error("out of memory");
 		goto out;
 	}
+	c.runs = ado_verify_log_new(c.level_name);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	c.vo.meter = ado_cli_meter(progress, show_progress, NULL);
 	ado_sig_install();
@@ -594,10 +645,16 @@ int main(int argc, char **argv)
 		status = ADO_EXIT_USAGE;
 	} else
 		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
-	if (!ado_interrupted())
+	if (!ado_interrupted()) {
+		struct timespec t1;
 		write_metrics(&c, &t0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ado_verify_log_commit(c.runs, cfg->path ? cfg->state_dir : NULL,
+				      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
 out:
 	ado_meter_free(c.vo.meter);
+	ado_verify_log_free(c.runs);
 	free(c.job_ok);
 	free(c.job_failed);
 	if (c.log)
