@@ -31,10 +31,21 @@ struct ado_pg_table *ado_db_expected_tables(const struct ado_artifact *a, char *
 int ado_db_restore_into(struct ado_pg *admin, const char *db, struct ado_store *s, const struct ado_manifest *m,
 			const struct ado_artifact *a, struct ado_keyring *k, const struct ado_pg_restore_opts *ro,
 			const char *tmp_dir, struct ado_err *e);
+/* The plaintext of artifact a into a new 0600 temporary file in tmp_dir
+ * (else $TMPDIR, /tmp), its name in path; removed again on failure. */
+int ado_db_dump_file(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		     struct ado_keyring *k, const char *tmp_dir, char *path, size_t len, struct ado_err *e);
+/* Remove the temporary file path names (warn when that fails) and clear path. */
+void ado_db_unlink(char *path);
 /* Row counts of a's tables (those in `only` when nonly > 0) in db, and at
  * least min_tables user tables when min_tables > 0; *checked = tables checked. */
 int ado_db_check_database(struct ado_pg *admin, const char *db, const struct ado_artifact *a, char *const *only,
 			  size_t nonly, long min_tables, size_t *checked, struct ado_err *e);
+/* The foreign keys of toc that reference a table of none of arts[0..narts-1]
+ * (their manifests' tables): *skip a new array of toc->nfkeys flags, *names
+ * a new "a, b" of their names, *nskip how many. */
+int ado_db_outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact *const *arts, size_t narts,
+			unsigned char **skip, char **names, size_t *nskip, struct ado_err *e);
 /* CREATE SCHEMA for the schemas of a listed-tables dump (pg_dump -t carries none). */
 int ado_db_prepare_schemas(struct ado_pg *admin, const char *db, const struct ado_artifact *a, struct ado_err *e);
 /* The CREATEDB hint after a failed CREATE DATABASE. */

@@ -14,6 +14,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,52 @@ static void explain_failure(struct ado_store *s, const struct ado_manifest *m, c
 /* Stream artifact a into database db: straight into pg_restore's stdin, or
  * with jobs > 1 through a 0600 temporary file (pg_restore -j needs to seek),
  * removed on every path. */
+/* The read chain failed: an interruption, or explained by the stored bytes. */
+static int read_failed(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		       struct ado_keyring *k, struct ado_err *e)
+{
+	/* Ctrl-C reaches pg_restore too: its death is not the cause */
+	if (ado_interrupted() && e && e->kind != ADO_E_INTERRUPTED)
+		return ado_err_set(e, ADO_E_INTERRUPTED, 0, "restore of '%s' interrupted by signal %d", a->name,
+				   ado_interrupted());
+	explain_failure(s, m, a, k, e);
+	return -1;
+}
+
+int ado_db_dump_file(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		     struct ado_keyring *k, const char *tmp_dir, char *path, size_t len, struct ado_err *e)
+{
+	struct ado_writer *w;
+	int fd;
+
+	/* 0600: the plaintext dump is readable by us only */
+	if (ado_pg_tmp_file(tmp_dir, "ado-restore", path, len, e) < 0) {
+		return ado_err_hint(e, "the whole plaintext dump (%llu bytes) goes there: give --tmp-dir or TMPDIR "
+				    "with room", (unsigned long long)a->plain_size);
+	}
+	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0) {
+		ado_err_set(e, ADO_E_IO, errno, "cannot open '%s'", path);
+		goto fail;
+	}
+	if (!(w = ado_fd_writer_new(fd, 1, e))) {
+		close(fd);
+		goto fail;
+	}
+	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) == 0)
+		return 0;
+	read_failed(s, m, a, k, e);
+fail:
+	ado_db_unlink(path);
+	return -1;
+}
+
+void ado_db_unlink(char *path)
+{
+	if (path[0] && unlink(path) < 0 && errno != ENOENT)
+		ado_warn("cannot remove temporary file '%s': %s", path, strerror(errno));
+	path[0] = '\0';
+}
+
 int ado_db_restore_into(struct ado_pg *admin, const char *db, struct ado_store *s, const struct ado_manifest *m,
 			const struct ado_artifact *a, struct ado_keyring *k, const struct ado_pg_restore_opts *ro,
 			const char *tmp_dir, struct ado_err *e)
@@ -120,47 +167,54 @@ int ado_db_restore_into(struct ado_pg *admin, const char *db, struct ado_store *
 	struct ado_pg_restore_opts fo = *ro;
 	struct ado_writer *w;
 	char path[PATH_MAX] = "";
-	int fd = -1, rc = -1;
+	int rc;
 
 	if (ro->jobs <= 1) {
 		fo.jobs = 0;
 		if (!(w = ado_pg_restore_writer_new(admin, db, &fo, e)))
 			return -1;
-		if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0) {
-			/* Ctrl-C reaches pg_restore too: its death is not the cause */
-			if (ado_interrupted() && e && e->kind != ADO_E_INTERRUPTED)
-				return ado_err_set(e, ADO_E_INTERRUPTED, 0, "restore of '%s' interrupted by signal %d",
-						   a->name, ado_interrupted());
-			explain_failure(s, m, a, k, e);
-			return -1;
-		}
+		if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
+			return read_failed(s, m, a, k, e);
 		return 0;
 	}
-	if (!tmp_dir || !*tmp_dir)
-		tmp_dir = getenv("TMPDIR");
-	if (!tmp_dir || !*tmp_dir)
-		tmp_dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/ado-restore-XXXXXX", tmp_dir);
-	/* mkstemp creates the file 0600: the plaintext dump is readable by us only */
-	if ((fd = mkstemp(path)) < 0) {
-		ado_err_set(e, ADO_E_IO, errno, "cannot create a temporary file in '%s' for pg_restore -j", tmp_dir);
-		ado_err_hint(e, "the whole plaintext dump (%llu bytes) goes there: give --tmp-dir or TMPDIR with room, "
-			     "or restore without -J", (unsigned long long)a->plain_size);
-		path[0] = '\0';
-		goto out;
-	}
-	if (!(w = ado_fd_writer_new(fd, 1, e))) {
-		close(fd);
-		goto out;
-	}
-	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
-		goto out;
+	/* pg_restore -j needs to seek: a file */
+	if (ado_db_dump_file(s, m, a, k, tmp_dir, path, sizeof(path), e) < 0)
+		return -1;
 	fo.file = path;
 	rc = ado_pg_restore_file(admin, db, &fo, e);
-out:
-	if (path[0] && unlink(path) < 0 && errno != ENOENT)
-		ado_warn("cannot remove temporary dump '%s': %s", path, strerror(errno));
+	ado_db_unlink(path);
 	return rc;
+}
+
+int ado_db_outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact *const *arts, size_t narts,
+			unsigned char **skip, char **names, size_t *nskip, struct ado_err *e)
+{
+	size_t len = 0;
+	FILE *f;
+
+	*nskip = 0;
+	*names = NULL;
+	if (!(*skip = calloc(toc->nfkeys ? toc->nfkeys : 1, 1)) || !(f = open_memstream(names, &len))) {
+		free(*skip);
+		*skip = NULL;
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	for (size_t i = 0; i < toc->nfkeys; i++) {
+		int inside = 0;
+		for (size_t j = 0; j < narts && !inside; j++)
+			for (size_t t = 0; t < arts[j]->ntables && !inside; t++)
+				inside = strcmp(arts[j]->tables[t].name, toc->fkeys[i].references) == 0;
+		if (inside)
+			continue;
+		(*skip)[i] = 1;
+		fprintf(f, "%s%s", (*nskip)++ ? ", " : "", toc->fkeys[i].name);
+	}
+	if (fclose(f) != 0 || !*names) {
+		free(*skip);
+		*skip = NULL;
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	return 0;
 }
 
 /* Counts (and the table minimum) in database db. */

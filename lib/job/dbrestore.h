@@ -15,10 +15,13 @@
  * (ado_verify_<job>_<id>) on the configured server for a->source, or on
  * scratch_conninfo when given; check every table of the manifest exists with
  * its row count; at least min_tables user tables when min_tables > 0. The
- * temporary database is dropped on every path. *tables += tables checked. */
+ * temporary database is dropped on every path. *tables += tables checked.
+ * A backup of listed tables goes through a 0600 file in tmp_dir (NULL:
+ * $TMPDIR, /tmp) and is restored without its foreign keys to tables outside
+ * the backup, named in one warning line; every other key is checked. */
 int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			   const struct ado_artifact *a, struct ado_keyring *k, const char *scratch_conninfo,
-			   long min_tables, uint64_t *tables, struct ado_err *e);
+			   const char *tmp_dir, long min_tables, uint64_t *tables, struct ado_err *e);
 
 struct ado_db_restore_opts {
 	const char *to_database;	/* restore under this name and swap nothing */

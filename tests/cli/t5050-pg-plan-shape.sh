@@ -2,7 +2,8 @@
 # The plan's two-job shape on a real PostgreSQL 15: ado_primary split across
 # critical_data (users, tasks, configurations) and important_data
 # (execution_logs, metrics, user_settings), with foreign keys both ways between
-# the halves. A subset is never swapped over the whole database: with --force
+# the halves. Verify by restore of each half skips (and names) the keys to the
+# other half, and still fails a dump whose own keys break. A subset is never swapped over the whole database: with --force
 # exactly its tables are replaced in one transaction, every other table, row
 # and key stays, the old rows are kept in schema ado_before_TIME; without
 # --force, or with --to-dir (exit 2), nothing is touched.
@@ -46,6 +47,7 @@ backup_jobs:
         tables: ["execution_logs", "metrics", "user_settings"]
     destinations: [ { local: "$T/important/" } ]
 YML
+mkdir -p "$T/tmp"
 
 fingerprint ado_primary > "$T/before.fp"
 check "fingerprint: six tables and the keys both ways" \
@@ -54,6 +56,27 @@ run 0 ado-backup -c "$T/cfg.yml" critical_data
 cref=$out
 run 0 ado-backup -c "$T/cfg.yml" important_data
 iref=$out
+
+# --- verify by restore of a subset: the keys to the other half are skipped and named ---
+run 0 ado-verify -c "$T/cfg.yml" --level restore --tmp-dir "$T/tmp" "$cref"
+expect_out "ok $cref"
+expect_err "skipped 1 foreign key to a table outside this backup: tasks_settings_of_fkey"
+run 0 ado-verify -c "$T/cfg.yml" --level restore --tmp-dir "$T/tmp" "$iref"
+expect_out "ok $iref"
+expect_err "skipped 2 foreign keys to tables outside this backup: execution_logs_task_id_fkey, user_settings_user_id_fkey"
+check "verify: no scratch file left" test -z "$(ls "$T/tmp")"
+# a truly broken dump still fails: a key inside the subset that its rows break
+pg_psql postgres -c "CREATE DATABASE broken TEMPLATE ado_primary" >/dev/null
+pg_psql broken -c "ALTER TABLE tasks DISABLE TRIGGER ALL; INSERT INTO tasks (user_id, title, state) VALUES (99999, 'orphan', 'open');
+	ALTER TABLE tasks ENABLE TRIGGER ALL" >/dev/null
+sed 's/"ado_primary"/"broken"/; s#/critical/#/broken/#' "$T/cfg.yml" > "$T/broken.yml"
+run 0 ado-backup -c "$T/broken.yml" critical_data
+bref=$out
+run 1 ado-verify -c "$T/broken.yml" --level restore --tmp-dir "$T/tmp" "$bref"
+expect_out "FAIL $bref: pg_restore failed for database"
+expect_err 'violates foreign key constraint "tasks_user_id_fkey"'
+check "broken: no scratch file left" test -z "$(ls "$T/tmp")"
+pg_psql postgres -c "DROP DATABASE broken" >/dev/null
 dbs > "$T/dbs0"
 
 # --- --to-dir with a database target: a usage error, nothing touched ---
