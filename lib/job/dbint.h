@@ -1,11 +1,12 @@
 /* dbint.h - what the database restore files of lib/job share, private to
- * them: nothing outside dbrestore.c, dbverify.c and dbtables.c includes it
- * (dbrestore.h is the public face). The steps every path takes: the
- * maintenance connection, a new database, the read chain into pg_restore,
- * the row counts; and the swap of a whole database. */
+ * them: nothing outside dbrestore.c, dbverify.c, dbtables.c and dbmulti.c
+ * includes it (dbrestore.h is the public face). The steps every path takes:
+ * the maintenance connection, a new database, the read chain into
+ * pg_restore, the row counts; and the swap of a whole database. */
 #ifndef ADO_DBINT_H
 #define ADO_DBINT_H
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "job/dbrestore.h"
@@ -41,11 +42,23 @@ void ado_db_unlink(char *path);
  * least min_tables user tables when min_tables > 0; *checked = tables checked. */
 int ado_db_check_database(struct ado_pg *admin, const char *db, const struct ado_artifact *a, char *const *only,
 			  size_t nonly, long min_tables, size_t *checked, struct ado_err *e);
-/* The foreign keys of toc that reference a table of none of arts[0..narts-1]
- * (their manifests' tables): *skip a new array of toc->nfkeys flags, *names
- * a new "a, b" of their names, *nskip how many. */
-int ado_db_outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact *const *arts, size_t narts,
-			unsigned char **skip, char **names, size_t *nskip, struct ado_err *e);
+/* A dump of listed tables taken apart: its plaintext in a 0600 file, its
+ * table of contents, and its foreign keys that reference a table of none of
+ * arts[0..narts-1] (their manifests' tables) marked. Start from a zeroed
+ * struct; close it on every path (the files are removed). */
+struct ado_db_dump {
+	char file[PATH_MAX], list[PATH_MAX];	/* the dump; the pg_restore -L list of ado_db_dump_list */
+	struct ado_pg_toc *toc;
+	unsigned char *skip;	/* per toc->fkeys: its table is in no artifact of arts */
+	char *names;		/* "a, b": the names of those keys */
+	size_t nskip;
+};
+int ado_db_dump_open(struct ado_pg *admin, struct ado_store *s, const struct ado_manifest *m,
+		     const struct ado_artifact *a, struct ado_keyring *k, const char *tmp_dir,
+		     const struct ado_artifact *const *arts, size_t narts, struct ado_db_dump *d, struct ado_err *e);
+/* (Re)write d->list: the entries of mode (ADO_PG_TOC_*), the marked keys left out. */
+int ado_db_dump_list(struct ado_db_dump *d, int mode, const char *tmp_dir, struct ado_err *e);
+void ado_db_dump_close(struct ado_db_dump *d);
 /* CREATE SCHEMA for the schemas of a listed-tables dump (pg_dump -t carries none). */
 int ado_db_prepare_schemas(struct ado_pg *admin, const char *db, const struct ado_artifact *a, struct ado_err *e);
 /* The CREATEDB hint after a failed CREATE DATABASE. */
@@ -64,6 +77,23 @@ int ado_db_swap_prepare(struct ado_pg *admin, const char *db, const struct ado_d
  * failed second rename the original gets its name back. */
 int ado_db_swap_in(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
 		   const struct ado_db_restore_opts *o, struct ado_err *e);
+
+/* --to-database NAME is one PostgreSQL keeps whole (ADO_E_USAGE if not). */
+int ado_db_check_name(const struct ado_db_restore_opts *o, struct ado_err *e);
+/* Before any work on newdb, which replaces db (or, with o->to_database, is
+ * kept beside it): --to-database's name is free; else db may be replaced
+ * (swap_prepare: aside, *exists) and a newdb left by a killed restore is
+ * dropped (or, dry run, named). */
+int ado_db_target_prepare(struct ado_pg *admin, const char *db, const char *newdb, const struct ado_db_restore_opts *o,
+			  char *aside, size_t alen, int *exists, struct ado_err *e);
+/* Dry run: say what the swap would do, then "dry run: nothing changed". */
+int ado_db_target_plan(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+		       const struct ado_db_restore_opts *o, struct ado_err *e);
+/* After the checks: keep newdb (--to-database) or swap it in for db. */
+int ado_db_target_finish(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+			 const struct ado_db_restore_opts *o, struct ado_err *e);
+/* Drop newdb, which we created and did not finish (warn and hint when that fails). */
+void ado_db_drop_unfinished(struct ado_pg *admin, const char *db, const char *newdb, const struct ado_db_restore_opts *o);
 
 /* dbtables.c: a backup of listed tables into its live database db, in one
  * transaction (see ado-restore(1), "Tables of a live database"); `which`

@@ -1,7 +1,8 @@
 /* dbrestore.c - database artifacts restored (see dbrestore.h): the steps
  * every path shares (dbint.h) and the whole-database restore with its swap.
  * The test restore of verify is in dbverify.c, a subset restored into its
- * live database in dbtables.c.
+ * live database in dbtables.c, one database from several jobs' parts in
+ * dbmulti.c.
  *
  * Every path has one shape: a maintenance connection to the server, a NEW
  * database that we create and therefore may drop, the read chain streamed
@@ -186,7 +187,9 @@ int ado_db_restore_into(struct ado_pg *admin, const char *db, struct ado_store *
 	return rc;
 }
 
-int ado_db_outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact *const *arts, size_t narts,
+/* The foreign keys of toc that reference a table of none of arts: *skip a
+ * new array of toc->nfkeys flags, *names a new "a, b" of their names. */
+static int outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact *const *arts, size_t narts,
 			unsigned char **skip, char **names, size_t *nskip, struct ado_err *e)
 {
 	size_t len = 0;
@@ -215,6 +218,33 @@ int ado_db_outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact 
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
 	return 0;
+}
+
+int ado_db_dump_open(struct ado_pg *admin, struct ado_store *s, const struct ado_manifest *m,
+		     const struct ado_artifact *a, struct ado_keyring *k, const char *tmp_dir,
+		     const struct ado_artifact *const *arts, size_t narts, struct ado_db_dump *d, struct ado_err *e)
+{
+	if (ado_db_dump_file(s, m, a, k, tmp_dir, d->file, sizeof(d->file), e) < 0 ||
+	    ado_pg_toc_read(admin, d->file, tmp_dir, &d->toc, e) < 0)
+		return -1;
+	return outside_keys(d->toc, arts, narts, &d->skip, &d->names, &d->nskip, e);
+}
+
+int ado_db_dump_list(struct ado_db_dump *d, int mode, const char *tmp_dir, struct ado_err *e)
+{
+	if (!d->list[0] && ado_pg_tmp_file(tmp_dir, "ado-list", d->list, sizeof(d->list), e) < 0)
+		return -1;
+	return ado_pg_toc_write(d->toc, mode, d->skip, d->list, e);
+}
+
+void ado_db_dump_close(struct ado_db_dump *d)
+{
+	ado_db_unlink(d->file);
+	ado_db_unlink(d->list);
+	ado_pg_toc_free(d->toc);
+	free(d->skip);
+	free(d->names);
+	memset(d, 0, sizeof(*d));
 }
 
 /* Counts (and the table minimum) in database db. */
@@ -469,6 +499,103 @@ int ado_db_swap_in(struct ado_pg *admin, const char *db, const char *newdb, cons
 	return 0;
 }
 
+int ado_db_target_prepare(struct ado_pg *admin, const char *db, const char *newdb, const struct ado_db_restore_opts *o,
+			  char *aside, size_t alen, int *exists, struct ado_err *e)
+{
+	int leftover;
+
+	*exists = 0;
+	aside[0] = '\0';
+	if (o->to_database) {
+		int have = ado_pg_database_exists(admin, newdb, e);
+		if (have < 0)
+			return -1;
+		if (have) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
+			return ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a "
+					    "restore you no longer need", newdb);
+		}
+		return 0;
+	}
+	if (ado_db_swap_prepare(admin, db, o, aside, alen, exists, e) < 0)
+		return -1;
+	if ((leftover = ado_pg_database_exists(admin, newdb, e)) < 0)
+		return -1;
+	if (leftover && o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
+	} else if (leftover) {
+		/* our own name pattern: a restore killed earlier left it */
+		ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
+		if (ado_pg_drop_database(admin, newdb, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int ado_db_target_plan(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+		       const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	size_t nsess = 0;
+
+	if (o->to_database) {
+		ado_sayf(o->say, o->say_arg, "would leave '%s' as it is", db);
+	} else if (exists) {
+		if (blocking_sessions(admin, db, &nsess, e) < 0)
+			return -1;
+		if (nsess)
+			ado_sayf(o->say, o->say_arg, "%s", e->msg);
+		if (nsess)
+			ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
+					: "would stop here: %zu session%s on '%s' (--force terminates them)",
+			    nsess, nsess == 1 ? "" : "s", db);
+		if (!o->force)
+			ado_sayf(o->say, o->say_arg, "would stop here: replacing '%s' needs --force", db);
+		ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
+		ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
+	} else {
+		ado_sayf(o->say, o->say_arg, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
+	}
+	ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
+	if (e)
+		ado_err_clear(e);
+	return 0;
+}
+
+int ado_db_target_finish(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+			 const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	if (o->to_database) {
+		ado_sayf(o->say, o->say_arg, "restored into '%s'; '%s' is unchanged", newdb, db);
+		return 0;
+	}
+	if (ado_db_swap_in(admin, db, newdb, aside, exists, o, e) < 0)
+		return -1;
+	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
+	    exists ? aside : "", exists ? "')" : "");
+	return 0;
+}
+
+void ado_db_drop_unfinished(struct ado_pg *admin, const char *db, const char *newdb, const struct ado_db_restore_opts *o)
+{
+	struct ado_err de;
+
+	ado_err_clear(&de);
+	if (ado_pg_drop_database(admin, newdb, &de) < 0) {
+		ado_warn("cannot drop unfinished database '%s': %s", newdb, de.msg);
+		ado_hint("drop it by hand: dropdb '%s'", newdb);
+	} else {
+		ado_sayf(o->say, o->say_arg, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
+	}
+}
+
+int ado_db_check_name(const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	if (o->to_database && (strlen(o->to_database) > PG_NAME_MAX || !*o->to_database))
+		return ado_err_set(e, ADO_E_USAGE, 0, "--to-database: '%s' is not a database name PostgreSQL keeps "
+				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
+	return 0;
+}
+
 int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			    const struct ado_artifact *a, struct ado_keyring *k, const struct ado_db_restore_opts *o,
 			    struct ado_err *e)
@@ -477,8 +604,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	struct ado_pg *admin = NULL;
 	const char *db = a->source;
 	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], which[600], **subset = NULL;
-	size_t checked = 0, nsess = 0;
-	int created = 0, swapped = 0, exists = 0, leftover = 0, rc = -1;
+	size_t checked = 0;
+	int created = 0, exists = 0, rc = -1;
 
 	if (!db || !*db)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
@@ -486,9 +613,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		ado_err_set(e, ADO_E_USAGE, 0, "--tables restores a subset: it cannot replace database '%s'", db);
 		return ado_err_hint(e, "add --to-database NAME and copy the rows you need from there");
 	}
-	if (o->to_database && (strlen(o->to_database) > PG_NAME_MAX || !*o->to_database))
-		return ado_err_set(e, ADO_E_USAGE, 0, "--to-database: '%s' is not a database name PostgreSQL keeps "
-				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
+	if (ado_db_check_name(o, e) < 0)
+		return -1;
 	if (o->ntables && resolve_subset(a, o->tables, o->ntables, &subset, e) < 0)
 		return -1;
 	ado_restore_describe(s, m, which, sizeof(which));
@@ -505,55 +631,14 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		rc = ado_db_restore_tables_in_place(admin, db, s, m, a, k, o, which, e);
 		goto out;
 	}
-	if (o->to_database) {
-		int have = ado_pg_database_exists(admin, newdb, e);
-		if (have < 0)
-			goto out;
-		if (have) {
-			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
-			ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
-				     "no longer need", newdb);
-			goto out;
-		}
-	} else if (ado_db_swap_prepare(admin, db, o, aside, sizeof(aside), &exists, e) < 0) {
+	if (ado_db_target_prepare(admin, db, newdb, o, aside, sizeof(aside), &exists, e) < 0)
 		goto out;
-	} else if ((leftover = ado_pg_database_exists(admin, newdb, e)) < 0) {
-		goto out;
-	} else if (leftover && o->dry_run) {
-		ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
-	} else if (leftover) {
-		/* our own name pattern: a restore killed earlier left it */
-		ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
-		if (ado_pg_drop_database(admin, newdb, e) < 0)
-			goto out;
-	}
 	if (o->dry_run) {
 		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) from %s into new database '%s'%s", a->name,
 		    (unsigned long long)a->plain_size, which, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
 		ado_sayf(o->say, o->say_arg, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
 		    (o->ntables ? o->ntables : a->ntables) == 1 ? "" : "s");
-		if (o->to_database) {
-			ado_sayf(o->say, o->say_arg, "would leave '%s' as it is", db);
-		} else if (exists) {
-			if (blocking_sessions(admin, db, &nsess, e) < 0)
-				goto out;
-			if (nsess)
-				ado_sayf(o->say, o->say_arg, "%s", e->msg);
-			if (nsess)
-				ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
-						: "would stop here: %zu session%s on '%s' (--force terminates them)",
-				    nsess, nsess == 1 ? "" : "s", db);
-			if (!o->force)
-				ado_sayf(o->say, o->say_arg, "would stop here: replacing '%s' needs --force", db);
-			ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
-			ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
-		} else {
-			ado_sayf(o->say, o->say_arg, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
-		}
-		ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
-		if (e)
-			ado_err_clear(e);
-		rc = 0;
+		rc = ado_db_target_plan(admin, db, newdb, aside, exists, o, e);
 		goto out;
 	}
 
@@ -574,29 +659,13 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	if (ado_db_check_database(admin, newdb, a, subset, o->ntables, 0, &checked, e) < 0)
 		goto out;
 	ado_sayf(o->say, o->say_arg, "checked %zu table%s: row counts match the backup", checked, checked == 1 ? "" : "s");
-	if (o->to_database) {
-		ado_sayf(o->say, o->say_arg, "restored into '%s'; '%s' is unchanged", newdb, db);
-		created = 0;	/* the user asked for it: keep it */
-		rc = 0;
+	if (ado_db_target_finish(admin, db, newdb, aside, exists, o, e) < 0)
 		goto out;
-	}
-	if (ado_db_swap_in(admin, db, newdb, aside, exists, o, e) < 0)
-		goto out;
-	swapped = 1;
-	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
-	    exists ? aside : "", exists ? "')" : "");
+	created = 0;	/* swapped in, or kept under --to-database as asked */
 	rc = 0;
 out:
-	if (created && !swapped && admin) {
-		struct ado_err de;
-		ado_err_clear(&de);
-		if (ado_pg_drop_database(admin, newdb, &de) < 0) {
-			ado_warn("cannot drop unfinished database '%s': %s", newdb, de.msg);
-			ado_hint("drop it by hand: dropdb '%s'", newdb);
-		} else {
-			ado_sayf(o->say, o->say_arg, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
-		}
-	}
+	if (created && admin)
+		ado_db_drop_unfinished(admin, db, newdb, o);
 	ado_pg_free(admin);
 	free(subset);
 	return rc;

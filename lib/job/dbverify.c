@@ -27,33 +27,22 @@ static int restore_subset(struct ado_pg *admin, const char *db, struct ado_store
 			  const struct ado_artifact *a, struct ado_keyring *k, const char *tmp_dir, struct ado_err *e)
 {
 	struct ado_pg_restore_opts ro = { 0 };
-	struct ado_pg_toc *toc = NULL;
-	unsigned char *skip = NULL;
-	char dump[PATH_MAX] = "", list[PATH_MAX] = "", *names = NULL;
-	size_t nskip = 0;
+	struct ado_db_dump d = { 0 };
 	int rc = -1;
 
-	if (ado_db_dump_file(s, m, a, k, tmp_dir, dump, sizeof(dump), e) < 0)
-		return -1;
-	if (ado_pg_toc_read(admin, dump, tmp_dir, &toc, e) < 0 ||
-	    ado_db_outside_keys(toc, &a, 1, &skip, &names, &nskip, e) < 0 ||
-	    ado_pg_tmp_file(tmp_dir, "ado-list", list, sizeof(list), e) < 0 ||
-	    ado_pg_toc_write(toc, ADO_PG_TOC_ALL, skip, list, e) < 0)
+	if (ado_db_dump_open(admin, s, m, a, k, tmp_dir, &a, 1, &d, e) < 0 ||
+	    ado_db_dump_list(&d, ADO_PG_TOC_ALL, tmp_dir, e) < 0)
 		goto out;
-	if (nskip)
+	if (d.nskip)
 		ado_warn("backup %s/%s, '%s': skipped %zu foreign key%s outside this backup: %s", m->job, m->id,
-			 a->target, nskip, nskip == 1 ? " to a table" : "s to tables", names);
+			 a->target, d.nskip, d.nskip == 1 ? " to a table" : "s to tables", d.names);
 	/* owners and grants name roles a scratch server may not have */
 	ro.no_owner = 1;
-	ro.file = dump;
-	ro.list = list;
+	ro.file = d.file;
+	ro.list = d.list;
 	rc = ado_pg_restore_file(admin, db, &ro, e);
 out:
-	ado_db_unlink(dump);
-	ado_db_unlink(list);
-	ado_pg_toc_free(toc);
-	free(skip);
-	free(names);
+	ado_db_dump_close(&d);
 	return rc;
 }
 
