@@ -21,6 +21,7 @@
 #include "job/restore.h"
 #include "job/runlog.h"
 #include "base/sig.h"
+#include "restore.h"
 
 static void usage(FILE *f)
 {
@@ -28,13 +29,16 @@ static void usage(FILE *f)
 		"usage: ado-restore [-c FILE] --list [--job JOB] [--json]\n"
 		"       ado-restore [-c FILE] --job JOB [--backup ID|latest] [--before TIME] [--target NAME]\n"
 		"                   (--to-dir DIR | --to-database NAME) [--force] [--dry-run]\n"
+		"       ado-restore [-c FILE] --job JOB --job JOB... --target DB [--before TIME]\n"
+		"                   [--to-database NAME] [--force] [--dry-run]\n"
 		"       ado-restore [-c FILE] REF [--target NAME] (--to-dir DIR | ...)\n"
 		"       ado-restore [-c FILE] --cat REF ARTIFACT > FILE\n"
 		"       ado-restore [-c FILE] --job JOB [--backup ID] --from DEST --thaw [--days N] [--tier T]\n"
 		"\n"
 		"  -c, --config FILE    config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
 		"  -l, --list           list backups: destination, job, id, time, status\n"
-		"  -j, --job JOB        the job whose backup to restore\n"
+		"  -j, --job JOB        the job whose backup to restore; repeated: one database\n"
+		"                       rebuilt from each job's newest backup of it (its parts)\n"
 		"  -b, --backup ID      a backup id, or 'latest' (default)\n"
 		"      --before TIME    the newest backup at or before TIME: '2026-11-25 22:15' (local time),\n"
 		"                       '2026-11-25T22:15:00Z', '...+01:00', '2 hours ago'\n"
@@ -61,7 +65,7 @@ static void usage(FILE *f)
 		"See ado-restore(1).\n");
 }
 
-static int json_out;
+int json_out;
 
 static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *bi)
 {
@@ -149,7 +153,7 @@ static void show_progress(void *arg, const char *text)
 	fflush(stderr);
 }
 
-static void say(void *arg, const char *msg)
+void say(void *arg, const char *msg)
 {
 	FILE *f = json_out ? stderr : stdout;
 
@@ -159,7 +163,7 @@ static void say(void *arg, const char *msg)
 
 /* Without --force, replacing a live database asks on a terminal, as a
  * person would be asked before a folder is replaced; anything else is no. */
-static int confirm(void *arg, const char *question)
+int confirm(void *arg, const char *question)
 {
 	char line[16];
 
@@ -170,6 +174,21 @@ static int confirm(void *arg, const char *question)
 	if (!fgets(line, sizeof(line), stdin))
 		return 0;
 	return line[0] == 'y' || line[0] == 'Y';
+}
+
+struct ado_db_restore_opts db_opts(const char *to_db, int pjobs, int force, int dry, char *aside, size_t len)
+{
+	struct ado_db_restore_opts o = { 0 };
+
+	o.to_database = to_db;
+	o.jobs = pjobs;
+	o.force = force;
+	o.dry_run = dry;
+	o.say = say;
+	o.confirm = confirm;
+	o.aside_out = aside;
+	o.aside_len = len;
+	return o;
 }
 
 /* --json: what was restored, from which backup, to where. */
@@ -222,17 +241,9 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 			report_json(s, m, pick, to_dir, aside, dry);
 		return rc;
 	} else {
-		struct ado_db_restore_opts dbo = { 0 };
-		dbo.to_database = to_db;
+		struct ado_db_restore_opts dbo = db_opts(to_db, pjobs, force, dry, aside, sizeof(aside));
 		dbo.tables = tables;
 		dbo.ntables = ntables;
-		dbo.jobs = pjobs;
-		dbo.force = force;
-		dbo.dry_run = dry;
-		dbo.say = say;
-		dbo.confirm = confirm;
-		dbo.aside_out = aside;
-		dbo.aside_len = sizeof(aside);
 		rc = ado_pg_restore_artifact(cfg, s, m, pick, k, &dbo, e);
 		if (rc == 0 && json_out)
 			report_json(s, m, pick, to_db ? to_db : pick->source, aside, dry);
@@ -267,8 +278,8 @@ int main(int argc, char **argv)
 	struct ado_err e;
 	const char *cfgopt = NULL, *job = NULL, *backup = NULL, *before_s = NULL, *target = NULL, *to_dir = NULL,
 		   *to_db = NULL, *tables_s = NULL, *from = NULL, *tier = "Standard";
-	char *jobname = NULL, *id = NULL, **tables = NULL;
-	size_t ntables = 0;
+	char *jobname = NULL, *id = NULL, **tables = NULL, *jobs[32];
+	size_t ntables = 0, njobs = 0;
 	time_t before = 0;
 	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, thaw = 0, wait = 0, days = 7, ch, status = ADO_EXIT_USAGE;
 	int want_progress = -1;
@@ -282,7 +293,14 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'c': cfgopt = optarg; break;
 		case 'l': list = 1; break;
-		case 'j': job = optarg; break;
+		case 'j':
+			if (njobs == sizeof(jobs) / sizeof(jobs[0])) {
+				ado_error("--job: too many jobs");
+				return ADO_EXIT_USAGE;
+			}
+			jobs[njobs++] = optarg;
+			job = jobs[0];
+			break;
 		case 'b': backup = optarg; break;
 		case O_BEFORE: before_s = optarg; break;
 		case O_PROGRESS: want_progress = 1; break;
@@ -319,7 +337,33 @@ int main(int argc, char **argv)
 		ado_log_err(&e);
 		return ADO_EXIT_USAGE;
 	}
+	if (njobs > 1 && !list) {
+		/* one database from several jobs: only the options that fit it */
+		const char *bad = optind < argc ? "a reference" : to_dir ? "--to-dir" : tables_s ? "--tables" : cat ? "--cat"
+				  : thaw || wait ? "--thaw/--wait" : from ? "--from"
+				  : backup && strcmp(backup, "latest") != 0 ? "--backup ID" : NULL;
+		if (bad) {
+			ado_error("%s does not apply to a database rebuilt from several jobs", bad);
+			ado_hint("each job's newest complete backup of the database is used (--before TIME for older ones)");
+			return ADO_EXIT_USAGE;
+		}
+		if (!target) {
+			ado_error("several jobs make one database: give --target DATABASE");
+			return ADO_EXIT_USAGE;
+		}
+		if (ado_cli_config(cfgopt, 1, &cfg, &e) < 0 || ado_cli_keyring(cfg, 0, &k, &e) < 0) {
+			ado_log_err(&e);
+			goto out;
+		}
+		ado_sig_install();
+		status = restore_parts(cfg, jobs, njobs, before, target, to_db, pjobs, force, dry, k);
+		goto out;
+	}
 	if (list) {
+		if (njobs > 1) {
+			ado_error("--list takes one --job");
+			return ADO_EXIT_USAGE;
+		}
 		if (optind < argc || to_dir || cat) {
 			ado_error("--list takes no reference and no restore options");
 			return ADO_EXIT_USAGE;

@@ -1,34 +1,35 @@
-/* dbrestore.c - database artifacts in verify and restore (see dbrestore.h).
+/* dbrestore.c - database artifacts restored (see dbrestore.h): the steps
+ * every path shares (dbint.h) and the whole-database restore with its swap.
+ * The test restore of verify is in dbverify.c, a subset restored into its
+ * live database in dbtables.c, one database from several jobs' parts in
+ * dbmulti.c.
  *
- * Both paths share one shape: a maintenance connection to the server, a NEW
+ * Every path has one shape: a maintenance connection to the server, a NEW
  * database that we create and therefore may drop, the read chain streamed
  * into pg_restore (or into a 0600 temporary file for pg_restore -j), then
  * the row counts of the manifest checked in that database. Only then does a
  * restore touch the user's database, and only by renaming it aside: nothing
  * of the user's is ever dropped. Every failure and every interruption drops
  * the new database, so a half-restored copy never survives unnoticed. */
-#include "job/dbrestore.h"
+#include "job/dbint.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/log.h"
-#include "source/pg/pg.h"
 #include "job/repo.h"
 #include "job/restore.h"
 #include "base/sig.h"
 
-#define PG_NAME_MAX 63	/* NAMEDATALEN - 1: longer names are truncated by the server */
-
 /* prefix + name, lowercased, every character outside [a-z0-9_] as '_', cut
  * to what PostgreSQL keeps; `keep` (the backup id) always survives whole. */
-static void safe_name(char *out, size_t len, const char *prefix, const char *name, const char *keep)
+void ado_db_safe_name(char *out, size_t len, const char *prefix, const char *name, const char *keep)
 {
 	size_t room = len - 1 < PG_NAME_MAX ? len - 1 : PG_NAME_MAX, n = 0, klen = keep ? strlen(keep) + 1 : 0;
 
@@ -51,7 +52,7 @@ static void safe_name(char *out, size_t len, const char *prefix, const char *nam
 
 /* "DB_SUFFIX_ID" for a user database name DB (kept as is: it is the user's
  * spelling), cut to PostgreSQL's limit by shortening DB. */
-static void derived_name(char *out, size_t len, const char *db, const char *suffix, const char *id)
+void ado_db_derived_name(char *out, size_t len, const char *db, const char *suffix, const char *id)
 {
 	char tail[96];
 	size_t tl, dl = strlen(db);
@@ -71,7 +72,7 @@ static void derived_name(char *out, size_t len, const char *db, const char *suff
 }
 
 /* The manifest's tables as ado_pg_table (display names only; not owned). */
-static struct ado_pg_table *expected_tables(const struct ado_artifact *a, char *const *only, size_t nonly,
+struct ado_pg_table *ado_db_expected_tables(const struct ado_artifact *a, char *const *only, size_t nonly,
 					    size_t *n, struct ado_err *e)
 {
 	struct ado_pg_table *t = calloc(a->ntables ? a->ntables : 1, sizeof(*t));
@@ -114,58 +115,140 @@ static void explain_failure(struct ado_store *s, const struct ado_manifest *m, c
 /* Stream artifact a into database db: straight into pg_restore's stdin, or
  * with jobs > 1 through a 0600 temporary file (pg_restore -j needs to seek),
  * removed on every path. */
-static int restore_into(struct ado_pg *admin, const char *db, struct ado_store *s, const struct ado_manifest *m,
+/* The read chain failed: an interruption, or explained by the stored bytes. */
+static int read_failed(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		       struct ado_keyring *k, struct ado_err *e)
+{
+	/* Ctrl-C reaches pg_restore too: its death is not the cause */
+	if (ado_interrupted() && e && e->kind != ADO_E_INTERRUPTED)
+		return ado_err_set(e, ADO_E_INTERRUPTED, 0, "restore of '%s' interrupted by signal %d", a->name,
+				   ado_interrupted());
+	explain_failure(s, m, a, k, e);
+	return -1;
+}
+
+int ado_db_dump_file(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
+		     struct ado_keyring *k, const char *tmp_dir, char *path, size_t len, struct ado_err *e)
+{
+	struct ado_writer *w;
+	int fd;
+
+	/* 0600: the plaintext dump is readable by us only */
+	if (ado_pg_tmp_file(tmp_dir, "ado-restore", path, len, e) < 0) {
+		return ado_err_hint(e, "the whole plaintext dump (%llu bytes) goes there: give --tmp-dir or TMPDIR "
+				    "with room", (unsigned long long)a->plain_size);
+	}
+	if ((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0) {
+		ado_err_set(e, ADO_E_IO, errno, "cannot open '%s'", path);
+		goto fail;
+	}
+	if (!(w = ado_fd_writer_new(fd, 1, e))) {
+		close(fd);
+		goto fail;
+	}
+	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) == 0)
+		return 0;
+	read_failed(s, m, a, k, e);
+fail:
+	ado_db_unlink(path);
+	return -1;
+}
+
+void ado_db_unlink(char *path)
+{
+	if (path[0] && unlink(path) < 0 && errno != ENOENT)
+		ado_warn("cannot remove temporary file '%s': %s", path, strerror(errno));
+	path[0] = '\0';
+}
+
+int ado_db_restore_into(struct ado_pg *admin, const char *db, struct ado_store *s, const struct ado_manifest *m,
 			const struct ado_artifact *a, struct ado_keyring *k, const struct ado_pg_restore_opts *ro,
 			const char *tmp_dir, struct ado_err *e)
 {
 	struct ado_pg_restore_opts fo = *ro;
 	struct ado_writer *w;
 	char path[PATH_MAX] = "";
-	int fd = -1, rc = -1;
+	int rc;
 
 	if (ro->jobs <= 1) {
 		fo.jobs = 0;
 		if (!(w = ado_pg_restore_writer_new(admin, db, &fo, e)))
 			return -1;
-		if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0) {
-			/* Ctrl-C reaches pg_restore too: its death is not the cause */
-			if (ado_interrupted() && e && e->kind != ADO_E_INTERRUPTED)
-				return ado_err_set(e, ADO_E_INTERRUPTED, 0, "restore of '%s' interrupted by signal %d",
-						   a->name, ado_interrupted());
-			explain_failure(s, m, a, k, e);
-			return -1;
-		}
+		if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
+			return read_failed(s, m, a, k, e);
 		return 0;
 	}
-	if (!tmp_dir || !*tmp_dir)
-		tmp_dir = getenv("TMPDIR");
-	if (!tmp_dir || !*tmp_dir)
-		tmp_dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/ado-restore-XXXXXX", tmp_dir);
-	/* mkstemp creates the file 0600: the plaintext dump is readable by us only */
-	if ((fd = mkstemp(path)) < 0) {
-		ado_err_set(e, ADO_E_IO, errno, "cannot create a temporary file in '%s' for pg_restore -j", tmp_dir);
-		ado_err_hint(e, "the whole plaintext dump (%llu bytes) goes there: give --tmp-dir or TMPDIR with room, "
-			     "or restore without -J", (unsigned long long)a->plain_size);
-		path[0] = '\0';
-		goto out;
-	}
-	if (!(w = ado_fd_writer_new(fd, 1, e))) {
-		close(fd);
-		goto out;
-	}
-	if (ado_repo_read_artifact(s, m, a, k, ADO_READ_PLAIN, w, e) < 0)
-		goto out;
+	/* pg_restore -j needs to seek: a file */
+	if (ado_db_dump_file(s, m, a, k, tmp_dir, path, sizeof(path), e) < 0)
+		return -1;
 	fo.file = path;
 	rc = ado_pg_restore_file(admin, db, &fo, e);
-out:
-	if (path[0] && unlink(path) < 0 && errno != ENOENT)
-		ado_warn("cannot remove temporary dump '%s': %s", path, strerror(errno));
+	ado_db_unlink(path);
 	return rc;
 }
 
+/* The foreign keys of toc that reference a table of none of arts: *skip a
+ * new array of toc->nfkeys flags, *names a new "a, b" of their names. */
+static int outside_keys(const struct ado_pg_toc *toc, const struct ado_artifact *const *arts, size_t narts,
+			unsigned char **skip, char **names, size_t *nskip, struct ado_err *e)
+{
+	size_t len = 0;
+	FILE *f;
+
+	*nskip = 0;
+	*names = NULL;
+	if (!(*skip = calloc(toc->nfkeys ? toc->nfkeys : 1, 1)) || !(f = open_memstream(names, &len))) {
+		free(*skip);
+		*skip = NULL;
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	for (size_t i = 0; i < toc->nfkeys; i++) {
+		int inside = 0;
+		for (size_t j = 0; j < narts && !inside; j++)
+			for (size_t t = 0; t < arts[j]->ntables && !inside; t++)
+				inside = strcmp(arts[j]->tables[t].name, toc->fkeys[i].references) == 0;
+		if (inside)
+			continue;
+		(*skip)[i] = 1;
+		fprintf(f, "%s%s", (*nskip)++ ? ", " : "", toc->fkeys[i].name);
+	}
+	if (fclose(f) != 0 || !*names) {
+		free(*skip);
+		*skip = NULL;
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	}
+	return 0;
+}
+
+int ado_db_dump_open(struct ado_pg *admin, struct ado_store *s, const struct ado_manifest *m,
+		     const struct ado_artifact *a, struct ado_keyring *k, const char *tmp_dir,
+		     const struct ado_artifact *const *arts, size_t narts, struct ado_db_dump *d, struct ado_err *e)
+{
+	if (ado_db_dump_file(s, m, a, k, tmp_dir, d->file, sizeof(d->file), e) < 0 ||
+	    ado_pg_toc_read(admin, d->file, tmp_dir, &d->toc, e) < 0)
+		return -1;
+	return outside_keys(d->toc, arts, narts, &d->skip, &d->names, &d->nskip, e);
+}
+
+int ado_db_dump_list(struct ado_db_dump *d, int mode, const char *tmp_dir, struct ado_err *e)
+{
+	if (!d->list[0] && ado_pg_tmp_file(tmp_dir, "ado-list", d->list, sizeof(d->list), e) < 0)
+		return -1;
+	return ado_pg_toc_write(d->toc, mode, d->skip, d->list, e);
+}
+
+void ado_db_dump_close(struct ado_db_dump *d)
+{
+	ado_db_unlink(d->file);
+	ado_db_unlink(d->list);
+	ado_pg_toc_free(d->toc);
+	free(d->skip);
+	free(d->names);
+	memset(d, 0, sizeof(*d));
+}
+
 /* Counts (and the table minimum) in database db. */
-static int check_database(struct ado_pg *admin, const char *db, const struct ado_artifact *a, char *const *only,
+int ado_db_check_database(struct ado_pg *admin, const char *db, const struct ado_artifact *a, char *const *only,
 			  size_t nonly, long min_tables, size_t *checked, struct ado_err *e)
 {
 	struct ado_pg *in = NULL;
@@ -174,7 +257,7 @@ static int check_database(struct ado_pg *admin, const char *db, const struct ado
 	long have = 0;
 	int rc = -1;
 
-	if (!(t = expected_tables(a, only, nonly, &n, e)))
+	if (!(t = ado_db_expected_tables(a, only, nonly, &n, e)))
 		return -1;
 	if (ado_pg_connect_like(admin, db, &in, e) < 0)
 		goto out;
@@ -199,7 +282,7 @@ out:
 }
 
 /* A listed-tables dump (pg_dump -t) carries no CREATE SCHEMA. */
-static int prepare_schemas(struct ado_pg *admin, const char *db, const struct ado_artifact *a, struct ado_err *e)
+int ado_db_prepare_schemas(struct ado_pg *admin, const char *db, const struct ado_artifact *a, struct ado_err *e)
 {
 	struct ado_pg *in = NULL;
 	struct ado_pg_table *t;
@@ -208,7 +291,7 @@ static int prepare_schemas(struct ado_pg *admin, const char *db, const struct ad
 
 	if (a->whole_database || a->ntables == 0)
 		return 0;
-	if (!(t = expected_tables(a, NULL, 0, &n, e)))
+	if (!(t = ado_db_expected_tables(a, NULL, 0, &n, e)))
 		return -1;
 	rc = ado_pg_connect_like(admin, db, &in, e);
 	if (rc == 0)
@@ -218,7 +301,7 @@ static int prepare_schemas(struct ado_pg *admin, const char *db, const struct ad
 	return rc;
 }
 
-static void create_hint(struct ado_err *e)
+void ado_db_create_hint(struct ado_err *e)
 {
 	if (e && strstr(e->msg, "permission denied"))
 		ado_err_hint(e, "the role needs CREATEDB (ALTER ROLE ... CREATEDB), or give a scratch server with --scratch-db");
@@ -226,7 +309,7 @@ static void create_hint(struct ado_err *e)
 
 /* The maintenance connection: the scratch server, or the server of the
  * configured database (its conninfo and password) on database "postgres". */
-static int connect_admin(const struct ado_config *cfg, const char *source, const char *scratch, struct ado_pg **admin,
+int ado_db_connect_admin(const struct ado_config *cfg, const char *source, const char *scratch, struct ado_pg **admin,
 			 struct ado_err *e)
 {
 	if (scratch && *scratch)
@@ -237,71 +320,6 @@ static int connect_admin(const struct ado_config *cfg, const char *source, const
 	/* a database cannot be renamed or dropped from a session inside it */
 	return ado_pg_connect_server(cfg, source, strcmp(source, "postgres") == 0 ? "template1" : "postgres", admin, e);
 }
-
-/* The test itself could not run (no server, login refused, no CREATEDB):
- * that says nothing about the backup's bytes, so it is not a failed check. */
-static int unchecked(struct ado_err *e)
-{
-	if (e && e->kind != ADO_E_INTERRUPTED)
-		e->kind = ADO_E_UNCHECKED;
-	return -1;
-}
-
-int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
-			   const struct ado_artifact *a, struct ado_keyring *k, const char *scratch_conninfo,
-			   long min_tables, uint64_t *tables, struct ado_err *e)
-{
-	struct ado_pg_restore_opts ro = { 0 };
-	struct ado_pg *admin = NULL;
-	char tmp[PG_NAME_MAX + 1], label[256];
-	size_t checked = 0;
-	int created = 0, rc = -1;
-
-	if (!a->source || !*a->source)
-		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
-	snprintf(label, sizeof(label), "%s", m->job);
-	safe_name(tmp, sizeof(tmp), "ado_verify_", label, m->id);
-	if (connect_admin(cfg, a->source, scratch_conninfo, &admin, e) < 0) {
-		ado_err_prefix(e, "cannot test-restore '%s'", a->name);
-		return unchecked(e);
-	}
-	/* a verify killed with SIGKILL leaves its database behind: it is ours */
-	if (ado_pg_drop_database(admin, tmp, e) < 0) {
-		unchecked(e);
-		goto out;
-	}
-	if (ado_pg_create_database(admin, tmp, e) < 0) {
-		create_hint(e);
-		unchecked(e);
-		goto out;
-	}
-	created = 1;
-	ado_debug("test-restoring '%s' into temporary database '%s'", a->name, tmp);
-	if (prepare_schemas(admin, tmp, a, e) < 0)
-		goto out;
-	/* owners and grants name roles a scratch server may not have */
-	ro.no_owner = 1;
-	if (restore_into(admin, tmp, s, m, a, k, &ro, NULL, e) < 0)
-		goto out;
-	if (check_database(admin, tmp, a, NULL, 0, min_tables, &checked, e) < 0)
-		goto out;
-	if (tables)
-		*tables += checked;
-	rc = 0;
-out:
-	if (created) {
-		struct ado_err de;
-		ado_err_clear(&de);
-		/* runs after Ctrl-C / SIGTERM too: the flag only stops the data flow */
-		if (ado_pg_drop_database(admin, tmp, &de) < 0) {
-			ado_warn("cannot drop temporary database '%s': %s", tmp, de.msg);
-			ado_hint("drop it by hand: dropdb '%s'", tmp);
-		}
-	}
-	ado_pg_free(admin);
-	return rc;
-}
-
 
 /* "pid 123 (user app, application 'api', client 10.0.0.5)" for each session. */
 static void describe_sessions(const struct ado_pg_session *v, size_t n, char *out, size_t len)
@@ -387,7 +405,7 @@ static int resolve_subset(const struct ado_artifact *a, char *const *want, size_
  * is it free of sessions (unless --force), and which free name will it be
  * moved aside to (DB_before_<restore time>, _2 ... when taken)? *exists says
  * whether there is a db to move at all. */
-static int swap_prepare(struct ado_pg *admin, const char *db, const struct ado_db_restore_opts *o, char *aside,
+int ado_db_swap_prepare(struct ado_pg *admin, const char *db, const struct ado_db_restore_opts *o, char *aside,
 			size_t len, int *exists, struct ado_err *e)
 {
 	char stamp[20], base[PG_NAME_MAX + 1];
@@ -400,7 +418,7 @@ static int swap_prepare(struct ado_pg *admin, const char *db, const struct ado_d
 	if (!*exists)
 		return 0;
 	ado_restore_stamp(stamp, sizeof(stamp));
-	derived_name(base, sizeof(base), db, "before", stamp);
+	ado_db_derived_name(base, sizeof(base), db, "before", stamp);
 	snprintf(aside, len, "%s", base);
 	for (int i = 2; (r = ado_pg_database_exists(admin, aside, e)) == 1 && i < 100; i++)
 		snprintf(aside, len, "%.*s_%d", PG_NAME_MAX - 4, base, i);
@@ -428,7 +446,7 @@ static int swap_prepare(struct ado_pg *admin, const char *db, const struct ado_d
 
 /* Move db aside (to the name swap_prepare chose) and give newdb its name;
  * on a failed second rename the original gets its name back. */
-static int swap_in(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+int ado_db_swap_in(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
 		   const struct ado_db_restore_opts *o, struct ado_err *e)
 {
 	struct ado_err oe;
@@ -481,241 +499,101 @@ static int swap_in(struct ado_pg *admin, const char *db, const char *newdb, cons
 	return 0;
 }
 
-/* Append s to f as a SQL identifier ("a""b") or literal ('a''b'). */
-static void put_quoted(FILE *f, const char *s, size_t n, char q)
+int ado_db_target_prepare(struct ado_pg *admin, const char *db, const char *newdb, const struct ado_db_restore_opts *o,
+			  char *aside, size_t alen, int *exists, struct ado_err *e)
 {
-	fputc(q, f);
-	for (size_t i = 0; i < n && s[i]; i++) {
-		if (s[i] == q)
-			fputc(q, f);
-		fputc(s[i], f);
-	}
-	fputc(q, f);
-}
+	int leftover;
 
-/* display name schema.table (split at the first dot) as "schema"."table" */
-static void put_table(FILE *f, const char *display)
-{
-	const char *dot = strchr(display, '.');
-
-	if (!dot) {
-		put_quoted(f, display, strlen(display), '"');
-		return;
-	}
-	put_quoted(f, display, (size_t)(dot - display), '"');
-	fputc('.', f);
-	put_quoted(f, dot + 1, strlen(dot + 1), '"');
-}
-
-/* The same, as a SQL literal holding the quoted name: '"public"."users"' */
-static void put_table_literal(FILE *f, const char *display)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	if (!m)
-		return;
-	put_table(m, display);
-	fclose(m);
-	put_quoted(f, buf, len, '\'');
-	free(buf);
-}
-
-static FILE *open_sql(const char *tmp_dir, char *path, size_t len, const char *tag, struct ado_err *e)
-{
-	int fd;
-	FILE *f;
-
-	snprintf(path, len, "%s/ado-restore-%s-XXXXXX", tmp_dir, tag);
-	if ((fd = mkstemp(path)) < 0) {
-		ado_err_set(e, ADO_E_IO, errno, "cannot create a temporary file in '%s'", tmp_dir);
-		path[0] = '\0';
-		return NULL;
-	}
-	if (!(f = fdopen(fd, "w"))) {
-		ado_err_set(e, ADO_E_IO, errno, "cannot write '%s'", path);
-		close(fd);
-	}
-	return f;
-}
-
-/* What runs before the backup's SQL, in the same transaction: qualified
- * names only; the foreign keys of OTHER tables that point at the restored
- * ones are kept (definition) and dropped; the live copies of the restored
- * tables move, with their indexes, constraints and owned sequences, into
- * schema `aside`. */
-static void write_pre(FILE *f, const struct ado_artifact *a, const char *aside)
-{
-	fputs("SET lock_timeout = '60s';\nSELECT pg_catalog.set_config('search_path', '', false);\n", f);
-	fputs("CREATE SCHEMA ", f);
-	put_quoted(f, aside, strlen(aside), '"');
-	fputs(";\nCREATE TEMP TABLE ado_restored ON COMMIT DROP AS SELECT pg_catalog.to_regclass(x) AS oid FROM pg_catalog.unnest(ARRAY[", f);
-	for (size_t i = 0; i < a->ntables; i++) {
-		if (i)
-			fputc(',', f);
-		put_table_literal(f, a->tables[i].name);
-	}
-	fputs("]::text[]) x;\n", f);
-	fputs("CREATE TEMP TABLE ado_incoming ON COMMIT DROP AS SELECT c.conrelid::pg_catalog.regclass::text AS tbl,"
-	      " pg_catalog.quote_ident(c.conname) AS con, pg_catalog.pg_get_constraintdef(c.oid) AS def"
-	      " FROM pg_catalog.pg_constraint c WHERE c.contype = 'f'"
-	      " AND c.confrelid IN (SELECT oid FROM pg_temp.ado_restored WHERE oid IS NOT NULL)"
-	      " AND c.conrelid NOT IN (SELECT oid FROM pg_temp.ado_restored WHERE oid IS NOT NULL);\n", f);
-	fputs("DO $ado$ DECLARE r record; BEGIN FOR r IN SELECT * FROM pg_temp.ado_incoming LOOP"
-	      " EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %s', r.tbl, r.con); END LOOP; END $ado$;\n", f);
-	for (size_t i = 0; i < a->ntables; i++) {
-		fputs("DO $ado$ BEGIN IF pg_catalog.to_regclass(", f);
-		put_table_literal(f, a->tables[i].name);
-		fputs(") IS NOT NULL THEN ALTER TABLE ", f);
-		put_table(f, a->tables[i].name);
-		fputs(" SET SCHEMA ", f);
-		put_quoted(f, aside, strlen(aside), '"');
-		fputs("; END IF; END $ado$;\n", f);
-	}
-}
-
-/* After the backup's SQL, still in the transaction: every row count as the
- * manifest recorded (else everything rolls back), then the kept foreign
- * keys of the other tables, now checked against the restored rows. */
-static void write_post(FILE *f, const struct ado_artifact *a)
-{
-	fputs("SELECT pg_catalog.set_config('search_path', '', false);\n", f);
-	fputs("DO $ado$ DECLARE n bigint; BEGIN\n", f);
-	for (size_t i = 0; i < a->ntables; i++) {
-		fputs("SELECT count(*) INTO n FROM ONLY ", f);
-		put_table(f, a->tables[i].name);
-		fprintf(f, "; IF n <> %lld THEN RAISE EXCEPTION 'table %%: %% rows, the backup recorded %lld', ",
-			(long long)a->tables[i].rows, (long long)a->tables[i].rows);
-		put_quoted(f, a->tables[i].name, strlen(a->tables[i].name), '\'');
-		fputs(", n; END IF;\n", f);
-	}
-	fputs("END $ado$;\n", f);
-	fputs("DO $ado$ DECLARE r record; BEGIN FOR r IN SELECT * FROM pg_temp.ado_incoming LOOP"
-	      " EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %s %s', r.tbl, r.con, r.def); END LOOP; END $ado$;\n", f);
-}
-
-/* A backup of listed tables restored into its live database: exactly those
- * tables are replaced, in one transaction (see ado-restore(1), "Tables of a
- * live database"). The backup's SQL (pg_restore -f, a 0600 temporary file)
- * runs between write_pre and write_post in one psql --single-transaction:
- * any error, a row count that differs, or a foreign key the restored rows
- * break rolls everything back, and the database is as it was. */
-static int restore_tables_in_place(struct ado_pg *admin, const char *db, struct ado_store *s,
-				   const struct ado_manifest *m, const struct ado_artifact *a, struct ado_keyring *k,
-				   const struct ado_db_restore_opts *o, const char *which, struct ado_err *e)
-{
-	struct ado_pg_restore_opts ro = { 0 };
-	struct ado_pg *in = NULL;
-	char stamp[20], aside[PG_NAME_MAX + 1], pre[PATH_MAX] = "", script[PATH_MAX] = "", post[PATH_MAX] = "";
-	const char *tmp_dir = o->tmp_dir && *o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
-	const char *files[3];
-	FILE *f = NULL;
-	int exists, rc = -1;
-
-	if (!tmp_dir || !*tmp_dir)
-		tmp_dir = "/tmp";
-	ado_restore_stamp(stamp, sizeof(stamp));
-	safe_name(aside, sizeof(aside), "ado_before_", stamp, NULL);
-	if ((exists = ado_pg_database_exists(admin, db, e)) < 0)
-		return -1;
-	if (!exists) {
-		ado_err_set(e, ADO_E_NOTFOUND, 0, "database '%s' does not exist: backup %s/%s holds only %zu of its tables",
-			    db, m->job, m->id, a->ntables);
-		return ado_err_hint(e, "rebuild it from every job that backs it up: ado-restore --job %s --job OTHER "
-				    "--target %s; or restore beside it with --to-database NAME", m->job, db);
-	}
-	if (ado_pg_connect_like(admin, db, &in, e) < 0)
-		return -1;
-	if ((exists = ado_pg_schema_exists(in, aside, e)) < 0)
-		goto out;
-	if (exists) {
-		ado_err_set(e, ADO_E_EXISTS, 0, "schema '%s' already exists in database '%s'", aside, db);
-		ado_err_hint(e, "another restore ran this second: run again");
-		goto out;
-	}
-	if (o->dry_run) {
-		ado_sayf(o->say, o->say_arg, "would restore %zu table%s of '%s' from %s, in one transaction", a->ntables,
-			 a->ntables == 1 ? "" : "s", db, which);
-		if (!o->force)
-			ado_sayf(o->say, o->say_arg, "would stop here: replacing tables of '%s' needs --force", db);
-		ado_sayf(o->say, o->say_arg, "would move the current tables to schema '%s' of '%s'", aside, db);
-		ado_sayf(o->say, o->say_arg, "would leave every other table of '%s' as it is", db);
-		ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
-		rc = 0;
-		goto out;
-	}
-	if (!o->force) {
-		char q[300];
-		snprintf(q, sizeof(q), "replace %zu table%s of database '%s' (the current ones move to schema '%s')?",
-			 a->ntables, a->ntables == 1 ? "" : "s", db, aside);
-		if (!o->confirm || !o->confirm(o->say_arg, q)) {
-			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' exists: replacing %zu of its tables needs --force", db,
-				    a->ntables);
-			ado_err_hint(e, "add --force (the current tables move to schema '%s', not dropped), or restore "
-				     "beside it with --to-database NAME", aside);
-			goto out;
+	*exists = 0;
+	aside[0] = '\0';
+	if (o->to_database) {
+		int have = ado_pg_database_exists(admin, newdb, e);
+		if (have < 0)
+			return -1;
+		if (have) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
+			return ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a "
+					    "restore you no longer need", newdb);
 		}
+		return 0;
 	}
-	ado_sayf(o->say, o->say_arg, "restoring %zu table%s of '%s' from %s, in one transaction", a->ntables,
-		 a->ntables == 1 ? "" : "s", db, which);
-	if (!(f = open_sql(tmp_dir, pre, sizeof(pre), "pre", e)))
-		goto out;
-	write_pre(f, a, aside);
-	if (fclose(f) != 0) {
-		f = NULL;
-		ado_err_set(e, ADO_E_IO, errno, "cannot write '%s'", pre);
-		goto out;
+	if (ado_db_swap_prepare(admin, db, o, aside, alen, exists, e) < 0)
+		return -1;
+	if ((leftover = ado_pg_database_exists(admin, newdb, e)) < 0)
+		return -1;
+	if (leftover && o->dry_run) {
+		ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
+	} else if (leftover) {
+		/* our own name pattern: a restore killed earlier left it */
+		ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
+		if (ado_pg_drop_database(admin, newdb, e) < 0)
+			return -1;
 	}
-	if (!(f = open_sql(tmp_dir, post, sizeof(post), "post", e)))
-		goto out;
-	write_post(f, a);
-	if (fclose(f) != 0) {
-		f = NULL;
-		ado_err_set(e, ADO_E_IO, errno, "cannot write '%s'", post);
-		goto out;
+	return 0;
+}
+
+int ado_db_target_plan(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+		       const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	size_t nsess = 0;
+
+	if (o->to_database) {
+		ado_sayf(o->say, o->say_arg, "would leave '%s' as it is", db);
+	} else if (exists) {
+		if (blocking_sessions(admin, db, &nsess, e) < 0)
+			return -1;
+		if (nsess)
+			ado_sayf(o->say, o->say_arg, "%s", e->msg);
+		if (nsess)
+			ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
+					: "would stop here: %zu session%s on '%s' (--force terminates them)",
+			    nsess, nsess == 1 ? "" : "s", db);
+		if (!o->force)
+			ado_sayf(o->say, o->say_arg, "would stop here: replacing '%s' needs --force", db);
+		ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
+		ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
+	} else {
+		ado_sayf(o->say, o->say_arg, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
 	}
-	f = NULL;
-	/* the backup as SQL: pg_restore -f into a 0600 file */
-	if (!(f = open_sql(tmp_dir, script, sizeof(script), "sql", e)))
-		goto out;
-	fclose(f);
-	f = NULL;
-	ro.script = script;
-	ro.no_owner = 0;
-	if (restore_into(admin, db, s, m, a, k, &ro, NULL, e) < 0)
-		goto out;
-	files[0] = pre;
-	files[1] = script;
-	files[2] = post;
-	if (ado_pg_psql_files(in, db, files, 3, e) < 0) {
-		ado_err_prefix(e, "the restore of %zu table%s into '%s' was rolled back", a->ntables,
-			       a->ntables == 1 ? "" : "s", db);
-		ado_err_hint(e, "'%s' is as it was; psql's message above says which statement failed", db);
-		goto out;
+	ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
+	if (e)
+		ado_err_clear(e);
+	return 0;
+}
+
+int ado_db_target_finish(struct ado_pg *admin, const char *db, const char *newdb, const char *aside, int exists,
+			 const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	if (o->to_database) {
+		ado_sayf(o->say, o->say_arg, "restored into '%s'; '%s' is unchanged", newdb, db);
+		return 0;
 	}
-	ado_sayf(o->say, o->say_arg, "checked %zu table%s: row counts match the backup", a->ntables,
-		 a->ntables == 1 ? "" : "s");
-	ado_sayf(o->say, o->say_arg, "replaced %zu table%s of '%s'; every other table is as it was", a->ntables,
-		 a->ntables == 1 ? "" : "s", db);
-	ado_sayf(o->say, o->say_arg, "the previous rows are in schema '%s' of '%s'; to put them back, in one transaction: "
-		 "move the restored tables away, then ALTER TABLE %s.TABLE SET SCHEMA <its schema> for each, and "
-		 "re-create the foreign keys of other tables that point at them", aside, db, aside);
-	if (o->aside_out)
-		snprintf(o->aside_out, o->aside_len, "%s.%s", db, aside);
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
-	/* plaintext rows: never left behind */
-	if (pre[0])
-		unlink(pre);
-	if (script[0])
-		unlink(script);
-	if (post[0])
-		unlink(post);
-	ado_pg_free(in);
-	return rc;
+	if (ado_db_swap_in(admin, db, newdb, aside, exists, o, e) < 0)
+		return -1;
+	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
+	    exists ? aside : "", exists ? "')" : "");
+	return 0;
+}
+
+void ado_db_drop_unfinished(struct ado_pg *admin, const char *db, const char *newdb, const struct ado_db_restore_opts *o)
+{
+	struct ado_err de;
+
+	ado_err_clear(&de);
+	if (ado_pg_drop_database(admin, newdb, &de) < 0) {
+		ado_warn("cannot drop unfinished database '%s': %s", newdb, de.msg);
+		ado_hint("drop it by hand: dropdb '%s'", newdb);
+	} else {
+		ado_sayf(o->say, o->say_arg, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
+	}
+}
+
+int ado_db_check_name(const struct ado_db_restore_opts *o, struct ado_err *e)
+{
+	if (o->to_database && (strlen(o->to_database) > PG_NAME_MAX || !*o->to_database))
+		return ado_err_set(e, ADO_E_USAGE, 0, "--to-database: '%s' is not a database name PostgreSQL keeps "
+				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
+	return 0;
 }
 
 int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
@@ -726,8 +604,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	struct ado_pg *admin = NULL;
 	const char *db = a->source;
 	char newdb[PG_NAME_MAX + 1], aside[PG_NAME_MAX + 8], which[600], **subset = NULL;
-	size_t checked = 0, nsess = 0;
-	int created = 0, swapped = 0, exists = 0, leftover = 0, rc = -1;
+	size_t checked = 0;
+	int created = 0, exists = 0, rc = -1;
 
 	if (!db || !*db)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' names no database", a->name);
@@ -735,9 +613,8 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 		ado_err_set(e, ADO_E_USAGE, 0, "--tables restores a subset: it cannot replace database '%s'", db);
 		return ado_err_hint(e, "add --to-database NAME and copy the rows you need from there");
 	}
-	if (o->to_database && (strlen(o->to_database) > PG_NAME_MAX || !*o->to_database))
-		return ado_err_set(e, ADO_E_USAGE, 0, "--to-database: '%s' is not a database name PostgreSQL keeps "
-				   "(1 to %d bytes)", o->to_database, PG_NAME_MAX);
+	if (ado_db_check_name(o, e) < 0)
+		return -1;
 	if (o->ntables && resolve_subset(a, o->tables, o->ntables, &subset, e) < 0)
 		return -1;
 	ado_restore_describe(s, m, which, sizeof(which));
@@ -746,106 +623,49 @@ int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, c
 	if (o->to_database)
 		snprintf(newdb, sizeof(newdb), "%s", o->to_database);
 	else
-		derived_name(newdb, sizeof(newdb), db, "restore", m->id);
-	if (connect_admin(cfg, db, NULL, &admin, e) < 0)
+		ado_db_derived_name(newdb, sizeof(newdb), db, "restore", m->id);
+	if (ado_db_connect_admin(cfg, db, NULL, &admin, e) < 0)
 		goto out;
 	/* a backup of some tables never stands for the whole database */
 	if (!o->to_database && !a->whole_database && a->ntables > 0) {
-		rc = restore_tables_in_place(admin, db, s, m, a, k, o, which, e);
+		rc = ado_db_restore_tables_in_place(admin, db, s, m, a, k, o, which, e);
 		goto out;
 	}
-	if (o->to_database) {
-		int have = ado_pg_database_exists(admin, newdb, e);
-		if (have < 0)
-			goto out;
-		if (have) {
-			ado_err_set(e, ADO_E_EXISTS, 0, "database '%s' already exists", newdb);
-			ado_err_hint(e, "--to-database wants a new name: pick another, or drop '%s' if it is a restore you "
-				     "no longer need", newdb);
-			goto out;
-		}
-	} else if (swap_prepare(admin, db, o, aside, sizeof(aside), &exists, e) < 0) {
+	if (ado_db_target_prepare(admin, db, newdb, o, aside, sizeof(aside), &exists, e) < 0)
 		goto out;
-	} else if ((leftover = ado_pg_database_exists(admin, newdb, e)) < 0) {
-		goto out;
-	} else if (leftover && o->dry_run) {
-		ado_sayf(o->say, o->say_arg, "would drop '%s', left by an interrupted restore", newdb);
-	} else if (leftover) {
-		/* our own name pattern: a restore killed earlier left it */
-		ado_sayf(o->say, o->say_arg, "dropping '%s', left by an interrupted restore", newdb);
-		if (ado_pg_drop_database(admin, newdb, e) < 0)
-			goto out;
-	}
 	if (o->dry_run) {
 		ado_sayf(o->say, o->say_arg, "would restore '%s' (%llu bytes) from %s into new database '%s'%s", a->name,
 		    (unsigned long long)a->plain_size, which, newdb, o->jobs > 1 ? " with a temporary file and pg_restore -j" : "");
 		ado_sayf(o->say, o->say_arg, "would check %zu table%s: row counts against the backup", o->ntables ? o->ntables : a->ntables,
 		    (o->ntables ? o->ntables : a->ntables) == 1 ? "" : "s");
-		if (o->to_database) {
-			ado_sayf(o->say, o->say_arg, "would leave '%s' as it is", db);
-		} else if (exists) {
-			if (blocking_sessions(admin, db, &nsess, e) < 0)
-				goto out;
-			if (nsess)
-				ado_sayf(o->say, o->say_arg, "%s", e->msg);
-			if (nsess)
-				ado_sayf(o->say, o->say_arg, o->force ? "would terminate %zu session%s on '%s'"
-						: "would stop here: %zu session%s on '%s' (--force terminates them)",
-				    nsess, nsess == 1 ? "" : "s", db);
-			if (!o->force)
-				ado_sayf(o->say, o->say_arg, "would stop here: replacing '%s' needs --force", db);
-			ado_sayf(o->say, o->say_arg, "would move '%s' aside to '%s'", db, aside);
-			ado_sayf(o->say, o->say_arg, "would rename '%s' to '%s'", newdb, db);
-		} else {
-			ado_sayf(o->say, o->say_arg, "'%s' does not exist: would rename '%s' to '%s'", db, newdb, db);
-		}
-		ado_sayf(o->say, o->say_arg, "dry run: nothing changed");
-		if (e)
-			ado_err_clear(e);
-		rc = 0;
+		rc = ado_db_target_plan(admin, db, newdb, aside, exists, o, e);
 		goto out;
 	}
 
 	ado_sayf(o->say, o->say_arg, "restoring '%s' from %s into new database '%s'", a->name, which, newdb);
 	if (ado_pg_create_database(admin, newdb, e) < 0) {
-		create_hint(e);
+		ado_db_create_hint(e);
 		goto out;
 	}
 	created = 1;
-	if (prepare_schemas(admin, newdb, a, e) < 0)
+	if (ado_db_prepare_schemas(admin, newdb, a, e) < 0)
 		goto out;
 	ro.jobs = o->jobs;
 	ro.no_owner = 0;	/* onto its own server: the roles exist, keep owners and grants */
 	ro.tables = subset;
 	ro.ntables = o->ntables;
-	if (restore_into(admin, newdb, s, m, a, k, &ro, o->tmp_dir, e) < 0)
+	if (ado_db_restore_into(admin, newdb, s, m, a, k, &ro, o->tmp_dir, e) < 0)
 		goto out;
-	if (check_database(admin, newdb, a, subset, o->ntables, 0, &checked, e) < 0)
+	if (ado_db_check_database(admin, newdb, a, subset, o->ntables, 0, &checked, e) < 0)
 		goto out;
 	ado_sayf(o->say, o->say_arg, "checked %zu table%s: row counts match the backup", checked, checked == 1 ? "" : "s");
-	if (o->to_database) {
-		ado_sayf(o->say, o->say_arg, "restored into '%s'; '%s' is unchanged", newdb, db);
-		created = 0;	/* the user asked for it: keep it */
-		rc = 0;
+	if (ado_db_target_finish(admin, db, newdb, aside, exists, o, e) < 0)
 		goto out;
-	}
-	if (swap_in(admin, db, newdb, aside, exists, o, e) < 0)
-		goto out;
-	swapped = 1;
-	ado_sayf(o->say, o->say_arg, "'%s' is now the restored database%s%s%s", db, exists ? " (the previous one is '" : "",
-	    exists ? aside : "", exists ? "')" : "");
+	created = 0;	/* swapped in, or kept under --to-database as asked */
 	rc = 0;
 out:
-	if (created && !swapped && admin) {
-		struct ado_err de;
-		ado_err_clear(&de);
-		if (ado_pg_drop_database(admin, newdb, &de) < 0) {
-			ado_warn("cannot drop unfinished database '%s': %s", newdb, de.msg);
-			ado_hint("drop it by hand: dropdb '%s'", newdb);
-		} else {
-			ado_sayf(o->say, o->say_arg, "dropped the unfinished database '%s'; '%s' is untouched", newdb, db);
-		}
-	}
+	if (created && admin)
+		ado_db_drop_unfinished(admin, db, newdb, o);
 	ado_pg_free(admin);
 	free(subset);
 	return rc;

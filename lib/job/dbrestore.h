@@ -15,10 +15,13 @@
  * (ado_verify_<job>_<id>) on the configured server for a->source, or on
  * scratch_conninfo when given; check every table of the manifest exists with
  * its row count; at least min_tables user tables when min_tables > 0. The
- * temporary database is dropped on every path. *tables += tables checked. */
+ * temporary database is dropped on every path. *tables += tables checked.
+ * A backup of listed tables goes through a 0600 file in tmp_dir (NULL:
+ * $TMPDIR, /tmp) and is restored without its foreign keys to tables outside
+ * the backup, named in one warning line; every other key is checked. */
 int ado_pg_verify_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			   const struct ado_artifact *a, struct ado_keyring *k, const char *scratch_conninfo,
-			   long min_tables, uint64_t *tables, struct ado_err *e);
+			   const char *tmp_dir, long min_tables, uint64_t *tables, struct ado_err *e);
 
 struct ado_db_restore_opts {
 	const char *to_database;	/* restore under this name and swap nothing */
@@ -46,5 +49,28 @@ struct ado_db_restore_opts {
 int ado_pg_restore_artifact(const struct ado_config *cfg, struct ado_store *s, const struct ado_manifest *m,
 			    const struct ado_artifact *a, struct ado_keyring *k, const struct ado_db_restore_opts *o,
 			    struct ado_err *e);
+
+/* One part of a database split across jobs: a backup's artifact of listed
+ * tables (the store, manifest and artifact stay the caller's). */
+struct ado_db_part {
+	struct ado_store *s;
+	const struct ado_manifest *m;
+	const struct ado_artifact *a;
+};
+
+/* ado-restore --job A --job B --target DB: the union of n parts (2 to 16;
+ * the same database, no table in two parts, none a whole-database backup:
+ * else ADO_E_USAGE, before anything is touched) into ONE new database. Says
+ * first how far apart the parts were taken ("parts taken 42m apart: A/ID,
+ * B/ID"). Each part is restored without foreign keys (its dump through a
+ * 0600 file in o->tmp_dir) and its row counts checked; then every part's
+ * foreign keys are added in one transaction (keys to tables of no part are
+ * skipped and named). Then, as ado_pg_restore_artifact: kept under
+ * o->to_database, or swapped in for DB (the live one renamed
+ * DB_before_<restore time>, never dropped; o->force or o->confirm needed).
+ * Any failure drops the new database and leaves DB as it was. o->tables
+ * must be empty. */
+int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part *parts, size_t n,
+			 struct ado_keyring *k, const struct ado_db_restore_opts *o, struct ado_err *e);
 
 #endif

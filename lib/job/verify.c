@@ -95,7 +95,7 @@ static int verify_database(const struct ado_config *cfg, struct ado_store *s, co
 			   const struct ado_artifact *a, const struct ado_verify_opts *o,
 			   struct ado_verify_result *res, struct ado_err *e)
 {
-	return ado_pg_verify_artifact(cfg, s, m, a, o->keyring, o->scratch_db, o->min_tables, &res->tables, e);
+	return ado_pg_verify_artifact(cfg, s, m, a, o->keyring, o->scratch_db, o->tmp_dir, o->min_tables, &res->tables, e);
 }
 
 int ado_verify_backup(const struct ado_config *cfg, struct ado_store *s, const char *job, const char *id,

@@ -234,6 +234,8 @@ int ado_pg_terminate_sessions(struct ado_pg *pg, const char *db, struct ado_err 
  *   list      -L LIST: restore only the TOC entries LIST names (pg_restore -l's format).
  *   script    -f SCRIPT instead of -d: write the SQL pg_restore would run
  *             (COPY data included) to SCRIPT, touching no database.
+ *   toc       -l: write the dump's table of contents (pg_restore -L's
+ *             format) to `script` instead (ado_pg_restore_file only).
  */
 struct ado_pg_restore_opts {
 	int jobs;
@@ -243,6 +245,7 @@ struct ado_pg_restore_opts {
 	const char *file;
 	const char *list;
 	const char *script;
+	int toc;
 };
 /* Run `psql --no-psqlrc --single-transaction -v ON_ERROR_STOP=1 -f F...`
  * on dbname, connected like pg (environment only, as pg_restore): the files
@@ -319,6 +322,42 @@ int ado_pg_count_finish(struct ado_pg *pg, struct ado_err *e);
  * read: their results are taken as they come, and a failed count fails the
  * read with the count's error, ending the dump early. */
 struct ado_reader *ado_pg_count_reader_new(struct ado_pg *pg, struct ado_reader *inner, struct ado_err *e);
+
+/* --- a dump's table of contents and its foreign keys (added in issue 8) ---
+ * ado_pg_toc_read runs pg_restore -l on the dump FILE (custom format) and
+ * keeps every line; for each FK CONSTRAINT entry it also reads the key's
+ * name, its table and the table it references (display names, schema.table)
+ * from the SQL pg_restore -f writes for those entries alone. The entries'
+ * order is the TOC's. Intermediate files are 0600 in tmp_dir (NULL:
+ * $TMPDIR, else /tmp) and removed on every path. Errors: pg_restore's
+ * (ADO_E_CHILD, ADO_E_CONFIG), ADO_E_IO, ADO_E_FORMAT when a key's SQL does
+ * not read as ALTER TABLE T ADD CONSTRAINT N FOREIGN KEY (...) REFERENCES R.
+ * Used to leave out the keys that point outside a partial dump (verify) or
+ * to add every part's keys after all parts' data (a multi-job restore). */
+struct ado_pg_fkey {
+	size_t line;		/* index into lines */
+	char *name, *table, *references;
+};
+struct ado_pg_toc {
+	char **lines;
+	size_t nlines;
+	struct ado_pg_fkey *fkeys;
+	size_t nfkeys;
+};
+int ado_pg_toc_read(struct ado_pg *pg, const char *file, const char *tmp_dir, struct ado_pg_toc **out,
+		    struct ado_err *e);
+/* Write a pg_restore -L list to path (created 0600, or truncated): every
+ * entry (ADO_PG_TOC_ALL), all but the foreign keys (ADO_PG_TOC_NO_FKEYS), or
+ * the foreign keys only (ADO_PG_TOC_FKEYS); a key whose skip[i] is set is
+ * left out in every mode (skip may be NULL). ADO_E_IO on a write error. */
+enum { ADO_PG_TOC_ALL, ADO_PG_TOC_NO_FKEYS, ADO_PG_TOC_FKEYS };
+int ado_pg_toc_write(const struct ado_pg_toc *t, int mode, const unsigned char *skip, const char *path,
+		     struct ado_err *e);
+/* Accepts NULL. */
+void ado_pg_toc_free(struct ado_pg_toc *t);
+/* A new 0600 empty file TAG-XXXXXX in tmp_dir (NULL or "": $TMPDIR, else
+ * /tmp); its name in path. ADO_E_IO when it cannot be made. */
+int ado_pg_tmp_file(const char *tmp_dir, const char *tag, char *path, size_t len, struct ado_err *e);
 
 /* --- one statement (added in issue 11: read-only mode, drills) ---
  * Run sql (parameters $1.. from params) on pg's connection. `what` names the

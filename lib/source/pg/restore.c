@@ -81,6 +81,8 @@ static int restore_argv(struct argv_buf *a, const char *pg_restore, const char *
 		ado_pg_i_arg_add(a, "-t");
 		ado_pg_i_arg_add(a, dot ? dot + 1 : o->tables[i]);
 	}
+	if (o && o->toc)
+		ado_pg_i_arg_add(a, "-l");
 	if (o && o->list) {
 		ado_pg_i_arg_add(a, "-L");
 		ado_pg_i_arg_add(a, o->list);
