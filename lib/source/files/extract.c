@@ -9,7 +9,9 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <openssl/evp.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -45,6 +47,8 @@ static int unsafe_name(const char *p)
 struct xstate {
 	char *dir;		/* realpath: no symlinks or ".." for libarchive's checks to trip on */
 	int flags;
+	int rel;		/* the thread's own cwd is dir: libarchive gets names relative to it */
+	int nolinks;		/* dir was empty and no entry that can make a symlink came yet */
 	struct ado_files_written *written;	/* may be NULL */
 	EVP_MD_CTX *md;		/* hashes each regular file's data as it is written */
 	int rfd, wfd;		/* socketpair: the thread reads rfd, writes go to wfd */
@@ -195,19 +199,25 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 		}
 		return 0;	/* the archive's root folder: dir itself */
 	}
-	if (unsafe_name(name) || through_symlink(x, name, 0))
+	/* In a folder that was empty, only an entry of ours can have made a
+	 * symlink: until one that can (a symlink, or a hard link to one) comes,
+	 * no path passes through one and the walks below would find nothing.
+	 * libarchive's own check (SECURE_SYMLINKS) runs on every entry anyway. */
+	if (unsafe_name(name) || (!x->nolinks && through_symlink(x, name, 0)))
 		return refuse(name, NULL, e);
 	/* an existing symlink replaced by a folder could be chmod'ed through */
-	if (type == AE_IFDIR && through_symlink(x, name, 1))
+	if (type == AE_IFDIR && !x->nolinks && through_symlink(x, name, 1))
 		return refuse(name, NULL, e);
 	if (hl) {
 		hl = files_strip_dot_slash(hl);
 		/* a link to a symlink with data would be written through it */
-		if (!*hl || unsafe_name(hl) || through_symlink(x, hl, archive_entry_size(ent) > 0))
+		if (!*hl || unsafe_name(hl) || (!x->nolinks && through_symlink(x, hl, archive_entry_size(ent) > 0)))
 			return refuse(name, hl, e);
 	}
-	if (!(esc = files_pct_escape(name)) || !(full = join_path(x->dir, name)) ||
-	    (hl && !(lfull = join_path(x->dir, hl)))) {
+	if (hl || type == AE_IFLNK)
+		x->nolinks = 0;
+	if (!(esc = files_pct_escape(name)) || !(full = x->rel ? strdup(name) : join_path(x->dir, name)) ||
+	    (hl && !(lfull = x->rel ? strdup(hl) : join_path(x->dir, hl)))) {
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
@@ -371,6 +381,14 @@ static void *x_main(void *arg)
 
 	if (utf8)
 		uselocale(utf8);
+	/* A cwd of our own (threads share one unless CLONE_FS is undone): inside
+	 * dir, libarchive's SECURE_SYMLINKS walk covers the entry's components,
+	 * not every component of dir's absolute path as well, and absolute
+	 * names can be refused by libarchive too. Otherwise: absolute names. */
+	if (unshare(CLONE_FS) == 0 && chdir(x->dir) == 0) {
+		x->rel = 1;
+		x->flags |= ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+	}
 	ado_err_clear(&x->err);
 	x->rc = x_run(x, &x->err);
 	if (utf8) {
@@ -460,6 +478,23 @@ static void x_free(struct ado_writer *w)
 
 static const struct ado_writer_ops extract_ops = { "extract", x_write, x_close, x_free };
 
+/* Holds nothing at all (and so no symlink)? An unreadable folder: no. */
+static int dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int empty = d != NULL;
+
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	if (d)
+		closedir(d);
+	return empty;
+}
+
 struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extract_opts *o,
 					  struct ado_files_stats *st, struct ado_err *e)
 {
@@ -491,8 +526,10 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
 			    "cannot extract into '%s'", dir);
 		goto fail;
 	}
-	/* NOABSOLUTEPATHS is left out on purpose: we refuse absolute names
-	 * ourselves and then hand libarchive dir/NAME, which is absolute */
+	x->nolinks = dir_empty(x->dir);
+	/* NOABSOLUTEPATHS is added by the thread once it works inside dir; in
+	 * the fallback we refuse absolute names ourselves and then hand
+	 * libarchive dir/NAME, which is absolute */
 	x->flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_PERM |
 		   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS;
 	if (owner)
