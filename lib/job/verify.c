@@ -37,29 +37,41 @@ int ado_files_extract_check(struct ado_store *s, const struct ado_manifest *m, c
 	struct ado_files_stats xs = { 0 };
 	struct ado_extract_opts xo = { 0 };
 	struct ado_writer *w;
+	int rc = -1;
 
 	memset(cs, 0, sizeof(*cs));
 	if (!ia)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "artifact '%s' has no index in the manifest", a->name);
+	/* the extraction hashes each file as it writes it: the check then reads
+	 * back only the files this bounded table had no room for */
+	if (!(xo.written = ado_files_written_new(ADO_FILES_WRITTEN_BUDGET)))
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	xo.preserve_owner = preserve_owner;
 	xo.warn = warn;
 	xo.warn_arg = arg;
 	if (!(w = ado_extract_writer_new(dir, &xo, &xs, e)))
-		return -1;
+		goto out;
 	ado_meter_files(meter, &xs.entries);
 	if (ado_repo_read_artifact_metered(s, m, a, k, ADO_READ_PLAIN, w, meter, e) < 0) {
 		ado_meter_files(meter, NULL);
-		return -1;
+		goto out;
 	}
 	ado_meter_files(meter, NULL);
-	if (!(w = ado_index_check_writer_new(dir, warn, arg, cs, e)))
-		return -1;
-	if (ado_repo_read_artifact_metered(s, m, ia, k, ADO_READ_PLAIN, w, meter, e) < 0)
-		return ado_err_prefix(e, "restored files do not match the backup");
-	if (cs->entries != a->file_count)
-		return ado_err_set(e, ADO_E_INTEGRITY, 0, "'%s': index lists %llu entries, the manifest %llu", a->name,
-				   (unsigned long long)cs->entries, (unsigned long long)a->file_count);
-	return 0;
+	if (!(w = ado_index_check_writer_new2(dir, xo.written, warn, arg, cs, e)))
+		goto out;
+	if (ado_repo_read_artifact_metered(s, m, ia, k, ADO_READ_PLAIN, w, meter, e) < 0) {
+		ado_err_prefix(e, "restored files do not match the backup");
+		goto out;
+	}
+	if (cs->entries != a->file_count) {
+		ado_err_set(e, ADO_E_INTEGRITY, 0, "'%s': index lists %llu entries, the manifest %llu", a->name,
+			    (unsigned long long)cs->entries, (unsigned long long)a->file_count);
+		goto out;
+	}
+	rc = 0;
+out:
+	ado_files_written_free(xo.written);
+	return rc;
 }
 
 /* Restore one files artifact into a scratch folder and compare it with its index. */

@@ -193,12 +193,13 @@ static int feed(const char *path, struct ado_writer *w, size_t chunk, struct ado
 	return rc;
 }
 
-static int extract(const char *tarpath, const char *dir, struct ado_files_stats *st, struct ado_err *e)
+static int extract_with(const char *tarpath, const char *dir, const struct ado_extract_opts *o,
+			struct ado_files_stats *st, struct ado_err *e)
 {
 	struct ado_writer *w;
 	int rc;
 
-	w = ado_extract_writer_new(dir, NULL, st, e);
+	w = ado_extract_writer_new(dir, o, st, e);
 	if (!w)
 		return -1;
 	rc = feed(tarpath, w, 7001, e);
@@ -206,6 +207,11 @@ static int extract(const char *tarpath, const char *dir, struct ado_files_stats 
 		rc = ado_writer_close(w, e);
 	ado_writer_free(w);
 	return rc;
+}
+
+static int extract(const char *tarpath, const char *dir, struct ado_files_stats *st, struct ado_err *e)
+{
+	return extract_with(tarpath, dir, NULL, st, e);
 }
 
 static int check(const char *dir, const char *idx, size_t len, size_t chunk, struct warns *w,
@@ -732,6 +738,162 @@ static void test_unsafe(void)
 	ado_writer_free(w);
 }
 
+/* --- the index check from what the extraction wrote --- */
+
+static int extract_w(const char *tarpath, const char *dir, struct ado_files_written *wr, struct ado_err *e)
+{
+	struct ado_extract_opts o = { .preserve_owner = 0, .written = wr };
+	struct ado_files_stats st;
+
+	return extract_with(tarpath, dir, &o, &st, e);
+}
+
+/* Check dir against an index of lines "TYPE\tSIZE\tCONTENT\tPATH" where
+ * CONTENT is hashed here (so a test writes the content it expects). */
+static int check_w(const char *dir, const struct ado_files_written *wr, const char *const *lines, int n,
+		   struct warns *w, struct ado_files_stats *st, struct ado_err *e)
+{
+	struct ado_writer *cw = ado_index_check_writer_new2(dir, wr, collect, w, st, e);
+	char line[512], hex[65];
+	int rc = 0;
+
+	w->n = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char type[4], size[32], content[128], path[128];
+		if (sscanf(lines[i], "%3[^\t]\t%31[^\t]\t%127[^\t]\t%127s", type, size, content, path) != 4)
+			printf("# bad test line %s\n", lines[i]);
+		if (strcmp(content, "<empty>") == 0)
+			content[0] = '\0';
+		if (strcmp(content, "<sparse>") == 0)
+			snprintf(hex, sizeof(hex), "%.64s", run("sha256sum < sparse-src/sp"));
+		else
+			ado_sha256_hex(content, strlen(content), hex);
+		snprintf(line, sizeof(line), "%s\t0644\t%s\t%s\t%s\n", type, size, hex, path);
+		rc = ado_writer_write(cw, line, strlen(line), e);
+	}
+	if (rc == 0)
+		rc = ado_writer_close(cw, e);
+	ado_writer_free(cw);
+	return rc;
+}
+
+/* Make S/NAME.tar of ents, extract it into S/NAME (its path in dir) with a
+ * table of that budget, and return the table. */
+static struct ado_files_written *tar_extract_w(const char *name, const struct evil *ents, int n, char dir[512],
+					       size_t budget)
+{
+	struct ado_files_written *wr = ado_files_written_new(budget);
+	struct ado_err e;
+	char tar[512];
+
+	snprintf(tar, sizeof(tar), "%s/%s.tar", S, name);
+	make_tar(tar, ents, n);
+	snprintf(dir, 512, "%s/%s", S, name);
+	mkdir(dir, 0700);
+	is_int(extract_w(tar, dir, wr, &e), 0, "%s: extracts with a table", name);
+	return wr;
+}
+
+static void test_written(void)
+{
+	struct ado_files_written *wr;
+	struct ado_files_stats st;
+	struct warns w = { 0 };
+	struct ado_err e;
+	char tar[512], dir[512];
+	const struct evil two[] = { { "f", AE_IFREG, 0, 0 }, { "./d//g", AE_IFREG, 0, 0 } };
+	const struct evil links[] = { { "a", AE_IFREG, 0, 0 }, { "b", AE_IFREG, 0, "a" } };
+	const char *good[] = { "f\t5\tevil\n\tf", "f\t5\tevil\n\td/g" };
+	const char *bad[] = { "f\t5\tevil\n\tf", "f\t5\tgood\n\td/g" };
+
+	/* every file hashed as written: nothing read back */
+	wr = tar_extract_w("w-two", two, 2, dir, ADO_FILES_WRITTEN_BUDGET);
+	is_int(check_w(dir, wr, good, 2, &w, &st, &e), 0, "written: the index matches what was written");
+	is_int(st.reread, 0, "... and no file was read back");
+	is_int(check_w(dir, wr, bad, 2, &w, &st, &e), -1, "written: a file whose written bytes differ from the index fails");
+	is_int(e.kind, ADO_E_INTEGRITY, "... ADO_E_INTEGRITY");
+	ok(warned(&w, "'d/g': content differs"), "... naming the file");
+	is_int(st.reread, 0, "... told by the written hash, not a read");
+	ado_files_written_free(wr);
+
+	/* a table with room for one record: the other file is read back, and a
+	 * read-back catches what differs on disk */
+	wr = tar_extract_w("w-full", two, 2, dir, sizeof(void *) * 2 + 8 + 32 + 2 + 16);
+	is_int(ado_files_written_dropped(wr), 1, "... one path left out for want of room");
+	is_int(check_w(dir, wr, good, 2, &w, &st, &e), 0, "full table: the index matches");
+	is_int(st.reread, 1, "... the file left out is read back");
+	put(P("w-full/d/g"), "good\n", 5, 0644);
+	is_int(check_w(dir, wr, good, 2, &w, &st, &e), -1, "full table: the read-back sees the bytes on disk");
+	ok(warned(&w, "'d/g': content differs"), "... naming the file");
+	put(P("w-full/d/g"), "evil\n", 5, 0644);
+	is_int(check_w(dir, wr, bad, 2, &w, &st, &e), -1, "full table: a read-back that differs from the index fails");
+	ado_files_written_free(wr);
+
+	/* an empty file */
+	snprintf(tar, sizeof(tar), "%s/w-empty.tar", S);
+	{
+		struct archive *a = archive_write_new();
+		struct archive_entry *en = archive_entry_new();
+		archive_write_set_format_pax_restricted(a);
+		archive_write_open_filename(a, tar);
+		archive_entry_set_pathname(en, "z");
+		archive_entry_set_filetype(en, AE_IFREG);
+		archive_entry_set_perm(en, 0644);
+		archive_entry_set_size(en, 0);
+		archive_write_header(a, en);
+		archive_write_close(a);
+		archive_write_free(a);
+		archive_entry_free(en);
+	}
+	snprintf(dir, sizeof(dir), "%s/w-empty", S);
+	mkdir(dir, 0700);
+	wr = ado_files_written_new(ADO_FILES_WRITTEN_BUDGET);
+	is_int(extract_w(tar, dir, wr, &e), 0, "empty file: extracts");
+	{
+		const char *g[] = { "f\t0\t<empty>\tz" }, *b1[] = { "f\t0\tx\tz" }, *b2[] = { "f\t1\t<empty>\tz" };
+		is_int(check_w(dir, wr, g, 1, &w, &st, &e), 0, "empty file: matches");
+		is_int(st.reread, 0, "... not read back");
+		is_int(check_w(dir, wr, b1, 1, &w, &st, &e), -1, "empty file: another hash fails");
+		is_int(check_w(dir, wr, b2, 1, &w, &st, &e), -1, "empty file: another size fails");
+		ok(warned(&w, "'z': size 0, expected 1"), "... saying so");
+	}
+	ado_files_written_free(wr);
+
+	/* a hard link takes its target's record */
+	wr = tar_extract_w("w-link", links, 2, dir, ADO_FILES_WRITTEN_BUDGET);
+	{
+		const char *g[] = { "f\t5\tevil\n\ta", "h\t5\tevil\n\tb" }, *b[] = { "f\t5\tevil\n\ta", "h\t5\tgood\n\tb" };
+		is_int(check_w(dir, wr, g, 2, &w, &st, &e), 0, "hard link: matches");
+		is_int(st.reread, 0, "... not read back");
+		is_int(check_w(dir, wr, b, 2, &w, &st, &e), -1, "hard link: another hash fails");
+		ok(warned(&w, "'b': content differs"), "... naming the link");
+	}
+	ado_files_written_free(wr);
+
+	/* a sparse file: the holes come as gaps between blocks, zeros on disk */
+	{
+		char cmd[1024];
+		const char *g[] = { "f\t3145728\t<sparse>\tsp" }, *b[] = { "f\t3145728\tother\tsp" };
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && mkdir -p sparse-src && truncate -s 3M sparse-src/sp && "
+			 "printf middle | dd of=sparse-src/sp bs=1 seek=1048576 conv=notrunc 2>/dev/null && "
+			 "tar --sparse --format=pax -cf w-sparse.tar -C sparse-src sp", S);
+		if (system(cmd) != 0)
+			printf("# cannot make the sparse tar\n");
+		snprintf(dir, sizeof(dir), "%s/w-sparse", S);
+		mkdir(dir, 0700);
+		wr = ado_files_written_new(ADO_FILES_WRITTEN_BUDGET);
+		is_int(extract_w(P("w-sparse.tar"), dir, wr, &e), 0, "sparse file: extracts");
+		if (chdir(S) != 0)
+			printf("# chdir %s\n", S);
+		is_int(check_w(dir, wr, g, 1, &w, &st, &e), 0, "sparse file: matches, holes hashed as zeros");
+		is_int(st.reread, 0, "... not read back");
+		is_int(check_w(dir, wr, b, 1, &w, &st, &e), -1, "sparse file: another hash fails");
+		ok(warned(&w, "'sp': content differs"), "... naming the file");
+		ado_files_written_free(wr);
+	}
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/t-files-XXXXXX", cmd[128];
@@ -748,6 +910,7 @@ int main(void)
 	test_hardlinked_symlink();
 	test_changing_files();
 	test_unsafe();
+	test_written();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", S);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", S);

@@ -9,7 +9,9 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <openssl/evp.h>
+#include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -45,6 +47,10 @@ static int unsafe_name(const char *p)
 struct xstate {
 	char *dir;		/* realpath: no symlinks or ".." for libarchive's checks to trip on */
 	int flags;
+	int rel;		/* the thread's own cwd is dir: libarchive gets names relative to it */
+	int nolinks;		/* dir was empty and no entry that can make a symlink came yet */
+	struct ado_files_written *written;	/* may be NULL */
+	EVP_MD_CTX *md;		/* hashes each regular file's data as it is written */
 	int rfd, wfd;		/* socketpair: the thread reads rfd, writes go to wfd */
 	pthread_t th;
 	int started;
@@ -126,12 +132,58 @@ static int disk_full(struct archive *dw)
 	return archive_errno(dw) == ENOSPC || archive_errno(dw) == EDQUOT;
 }
 
+/* archive_write_data_block() took the whole block: libarchive 3 says
+ * ARCHIVE_OK, libarchive 4 the byte count. */
+#if ARCHIVE_VERSION_NUMBER < 3999000
+#define WROTE_ALL(k, len) ((k) == ARCHIVE_OK)
+#else
+#define WROTE_ALL(k, len) ((k) == (la_ssize_t)(len))
+#endif
+
+/* A sparse file's holes are zeros on disk: hash them as such. */
+static void hash_zeros(EVP_MD_CTX *md, int64_t n)
+{
+	static const unsigned char zeros[64 * 1024];
+
+	while (n > 0) {
+		size_t k = n < (int64_t)sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		EVP_DigestUpdate(md, zeros, k);
+		n -= (int64_t)k;
+	}
+}
+
+/* Tell the written-files table what the path now holds: a regular file hashed
+ * whole (libarchive extends it to its size with a hole), a hard link (its
+ * target's record), or anything else, including a file whose write was not
+ * clean (no record: the check reads it back). */
+static void record(struct xstate *x, struct archive_entry *ent, const char *key, const char *lkey, int hashed,
+		   int64_t pos)
+{
+	int64_t size = archive_entry_size_is_set(ent) ? archive_entry_size(ent) : pos;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (lkey) {
+		files_written_link(x->written, key, lkey);
+		return;
+	}
+	if (!hashed || size < pos) {
+		files_written_forget(x->written, key);
+		return;
+	}
+	hash_zeros(x->md, size - pos);
+	EVP_DigestFinal_ex(x->md, md, &mdlen);
+	files_written_put(x->written, key, (uint64_t)size, md);
+}
+
 static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, struct archive_entry *ent,
 		   struct ado_err *e)
 {
 	const char *name = archive_entry_pathname(ent), *hl = archive_entry_hardlink(ent);
-	char *full = NULL, *lfull = NULL, *esc = NULL;
-	int r, rc = -1;
+	char *full = NULL, *lfull = NULL, *esc = NULL, *key = NULL, *lkey = NULL;
+	int r, rc = -1, type = (int)archive_entry_filetype(ent);
+	int hashing, clean = 1;	/* clean: libarchive reported no warning for this entry */
+	int64_t pos = 0;
 
 	if (!name || !*name)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "cannot extract into '%s': an archive entry has no name", x->dir);
@@ -147,22 +199,43 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 		}
 		return 0;	/* the archive's root folder: dir itself */
 	}
-	if (unsafe_name(name) || through_symlink(x, name, 0))
+	/* In a folder that was empty, only an entry of ours can have made a
+	 * symlink: until one that can (a symlink, or a hard link to one) comes,
+	 * no path passes through one and the walks below would find nothing.
+	 * libarchive's own check (SECURE_SYMLINKS) runs on every entry anyway. */
+	if (unsafe_name(name) || (!x->nolinks && through_symlink(x, name, 0)))
 		return refuse(name, NULL, e);
 	/* an existing symlink replaced by a folder could be chmod'ed through */
-	if (archive_entry_filetype(ent) == AE_IFDIR && through_symlink(x, name, 1))
+	if (type == AE_IFDIR && !x->nolinks && through_symlink(x, name, 1))
 		return refuse(name, NULL, e);
 	if (hl) {
 		hl = files_strip_dot_slash(hl);
 		/* a link to a symlink with data would be written through it */
-		if (!*hl || unsafe_name(hl) || through_symlink(x, hl, archive_entry_size(ent) > 0))
+		if (!*hl || unsafe_name(hl) || (!x->nolinks && through_symlink(x, hl, archive_entry_size(ent) > 0)))
 			return refuse(name, hl, e);
 	}
-	if (!(esc = files_pct_escape(name)) || !(full = join_path(x->dir, name)) ||
-	    (hl && !(lfull = join_path(x->dir, hl)))) {
+	if (hl || type == AE_IFLNK)
+		x->nolinks = 0;
+	if (!(esc = files_pct_escape(name)) || !(full = x->rel ? strdup(name) : join_path(x->dir, name)) ||
+	    (hl && !(lfull = x->rel ? strdup(hl) : join_path(x->dir, hl)))) {
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
+	if (x->written) {
+		if (!(key = malloc(strlen(name) + 1)) || (hl && !(lkey = malloc(strlen(hl) + 1)))) {
+			ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		files_canon_path(key, name);
+		if (hl)
+			files_canon_path(lkey, hl);
+		/* its data goes into an inode that other names may share */
+		if (hl && archive_entry_size(ent) > 0)
+			files_written_off(x->written);
+	}
+	hashing = key && type == AE_IFREG && !hl;
+	if (hashing)
+		EVP_DigestInit_ex(x->md, EVP_sha256(), NULL);
 	archive_entry_copy_pathname(ent, full);
 	if (hl)
 		archive_entry_copy_hardlink(ent, lfull);
@@ -171,8 +244,10 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 	r = archive_write_header(dw, ent);
 	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_full(dw)))
 		goto disk_fail;
-	if (r == ARCHIVE_WARN)
+	if (r == ARCHIVE_WARN) {
+		clean = 0;
 		files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
+	}
 	for (;;) {
 		const void *buf;
 		size_t len;
@@ -196,12 +271,24 @@ static int x_entry(struct xstate *x, struct archive *ar, struct archive *dw, str
 			goto disk_fail;
 		if (k == ARCHIVE_WARN)
 			files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
+		/* only bytes the disk took whole, in order, are vouched for */
+		if (!WROTE_ALL(k, len) || off < pos)
+			clean = 0;
+		if (hashing && clean) {
+			hash_zeros(x->md, off - pos);
+			EVP_DigestUpdate(x->md, buf, len);
+			pos = off + (int64_t)len;
+		}
 	}
 	r = archive_write_finish_entry(dw);
 	if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && disk_full(dw)))
 		goto disk_fail;
-	if (r == ARCHIVE_WARN)
+	if (r == ARCHIVE_WARN) {
+		clean = 0;
 		files_warnv(x->warn, x->warn_arg, x->st, "extracting '%s': %s", esc, archive_error_string(dw));
+	}
+	if (key)
+		record(x, ent, key, lkey, hashing && clean, pos);
 	x->st->entries++;
 	if (archive_entry_filetype(ent) == AE_IFREG || hl) {
 		x->st->files++;
@@ -222,6 +309,8 @@ out:
 	free(esc);
 	free(full);
 	free(lfull);
+	free(key);
+	free(lkey);
 	return rc;
 }
 
@@ -292,6 +381,14 @@ static void *x_main(void *arg)
 
 	if (utf8)
 		uselocale(utf8);
+	/* A cwd of our own (threads share one unless CLONE_FS is undone): inside
+	 * dir, libarchive's SECURE_SYMLINKS walk covers the entry's components,
+	 * not every component of dir's absolute path as well, and absolute
+	 * names can be refused by libarchive too. Otherwise: absolute names. */
+	if (unshare(CLONE_FS) == 0 && chdir(x->dir) == 0) {
+		x->rel = 1;
+		x->flags |= ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+	}
 	ado_err_clear(&x->err);
 	x->rc = x_run(x, &x->err);
 	if (utf8) {
@@ -374,11 +471,29 @@ static void x_free(struct ado_writer *w)
 	x_join(x, NULL);	/* closing our end gives the thread EOF: it ends and we join */
 	if (x->rfd >= 0)
 		close(x->rfd);
+	EVP_MD_CTX_free(x->md);
 	free(x->dir);
 	free(x);
 }
 
 static const struct ado_writer_ops extract_ops = { "extract", x_write, x_close, x_free };
+
+/* Holds nothing at all (and so no symlink)? An unreadable folder: no. */
+static int dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int empty = d != NULL;
+
+	while (d && (de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	if (d)
+		closedir(d);
+	return empty;
+}
 
 struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extract_opts *o,
 					  struct ado_files_stats *st, struct ado_err *e)
@@ -399,6 +514,11 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
 	if (o) {
 		x->warn = o->warn;
 		x->warn_arg = o->warn_arg;
+		x->written = o->written;
+	}
+	if (x->written && !(x->md = EVP_MD_CTX_new())) {
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		goto fail;
 	}
 	if (!(x->dir = realpath(dir, NULL)) || stat(x->dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		int err = x->dir ? ENOTDIR : errno;
@@ -406,8 +526,10 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
 			    "cannot extract into '%s'", dir);
 		goto fail;
 	}
-	/* NOABSOLUTEPATHS is left out on purpose: we refuse absolute names
-	 * ourselves and then hand libarchive dir/NAME, which is absolute */
+	x->nolinks = dir_empty(x->dir);
+	/* NOABSOLUTEPATHS is added by the thread once it works inside dir; in
+	 * the fallback we refuse absolute names ourselves and then hand
+	 * libarchive dir/NAME, which is absolute */
 	x->flags = ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_PERM |
 		   ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS;
 	if (owner)
@@ -442,6 +564,7 @@ fail:
 		close(x->rfd);
 	if (x->wfd >= 0)
 		close(x->wfd);
+	EVP_MD_CTX_free(x->md);
 	free(x->dir);
 	free(x);
 	return NULL;
@@ -458,6 +581,7 @@ struct cstate {
 	uint64_t bad;
 	unsigned char *hbuf;
 	EVP_MD_CTX *md;
+	const struct ado_files_written *written;	/* may be NULL */
 };
 
 static void mismatch(struct cstate *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -516,30 +640,43 @@ static int hash_file(struct cstate *c, const char *path, char out[65], struct ad
 	return 0;
 }
 
+/* What the extraction recorded for raw (an unescaped index path), as hex, if
+ * it wrote exactly `size` bytes there. raw is put in canonical form in place. */
+static int written_sha(struct cstate *c, char *raw, uint64_t size, char out[65])
+{
+	unsigned char md[32];
+	uint64_t got;
+
+	if (!c->written)
+		return 0;
+	files_canon_path(raw, raw);
+	if (!files_written_get(c->written, raw, &got, md) || got != size)
+		return 0;
+	ado_hex(md, sizeof(md), out);
+	return 1;
+}
+
 static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *e)
 {
 	struct cstate *c = state;
 	struct line_in li;
 	struct stat sb;
-	char *full = NULL, *name;
+	char *full = NULL, *name, *raw;
 	char got[65];
 	int rc = -1;
 
 	if (files_parse_line(line, lineno, &li, e) < 0)
 		return -1;
 	name = li.path;		/* messages keep the escaped form */
-	{
-		char *raw = strdup(li.path);
-		if (!raw)
-			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-		if (files_pct_unescape(raw) < 0 || unsafe_name(raw)) {
-			free(raw);
-			return ado_err_set(e, ADO_E_FORMAT, 0, "index line %" PRIu64 ": bad path '%.200s'", lineno, name);
-		}
-		full = join_path(c->dir, raw);
+	if (!(raw = strdup(li.path)))
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	if (files_pct_unescape(raw) < 0 || unsafe_name(raw)) {
 		free(raw);
-		if (!full)
-			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		return ado_err_set(e, ADO_E_FORMAT, 0, "index line %" PRIu64 ": bad path '%.200s'", lineno, name);
+	}
+	if (!(full = join_path(c->dir, raw))) {
+		free(raw);
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
 	if (li.type == 'u') {
 		/* not in the tar: said, not a mismatch, not an entry */
@@ -574,9 +711,13 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 		}
 		if (strcmp(li.sha, "-") == 0)
 			break;	/* a hard link whose original could not be read */
-		if (hash_file(c, full, got, e) < 0) {
-			mismatch(c, "'%s': cannot read: %s", name, strerror(errno));
-			break;
+		/* the bytes the extraction wrote, hashed as they went; else read back */
+		if (!written_sha(c, raw, li.size, got)) {
+			c->st->reread++;
+			if (hash_file(c, full, got, e) < 0) {
+				mismatch(c, "'%s': cannot read: %s", name, strerror(errno));
+				break;
+			}
 		}
 		if (strcmp(got, li.sha) != 0)
 			mismatch(c, "'%s': content differs (sha256 %s, expected %s)", name, got, li.sha);
@@ -614,6 +755,7 @@ static int check_line(void *state, char *line, uint64_t lineno, struct ado_err *
 done:
 	rc = 0;
 out:
+	free(raw);
 	free(full);
 	return rc;
 }
@@ -663,6 +805,13 @@ static const struct ado_writer_ops check_ops = { "index-check", c_write, c_close
 struct ado_writer *ado_index_check_writer_new(const char *dir, ado_files_warn_fn warn, void *arg,
 					      struct ado_files_stats *st, struct ado_err *e)
 {
+	return ado_index_check_writer_new2(dir, NULL, warn, arg, st, e);
+}
+
+struct ado_writer *ado_index_check_writer_new2(const char *dir, const struct ado_files_written *written,
+					       ado_files_warn_fn warn, void *arg, struct ado_files_stats *st,
+					       struct ado_err *e)
+{
 	struct cstate *c = calloc(1, sizeof(*c));
 	struct ado_writer *w;
 
@@ -671,6 +820,7 @@ struct ado_writer *ado_index_check_writer_new(const char *dir, ado_files_warn_fn
 		goto nomem;
 	c->lines.fn = check_line;
 	c->lines.state = c;
+	c->written = written;
 	c->warn = warn;
 	c->arg = arg;
 	c->st = st ? st : &c->local;

@@ -45,7 +45,27 @@ struct ado_files_stats {
 	uint64_t bytes;		/* file data bytes (hard links counted once) */
 	uint64_t warnings;	/* warn callbacks made (backup, extract) or mismatches (check) */
 	uint64_t unreadable;	/* backup: files that could not be read (left out, or padded after a read error) */
+	uint64_t reread;	/* check: files read back from disk, having no record of what was written */
 };
+
+/* What an extraction wrote: for each regular file, its size and the SHA-256
+ * of the bytes handed to the disk (holes as zeros), by path, so the index
+ * check compares those with the index instead of reading every file back.
+ * Memory is bounded by `budget` bytes (about 100 per file; the buckets take
+ * budget / 16 more): past it, new paths are not recorded and the check reads
+ * those files back (st->reread). A file is recorded only if every write of
+ * its data succeeded whole; a path that a later entry replaces takes the later
+ * record (or none); a hard link takes its target's; a hard link that carries
+ * data turns the table off (every file is then read back). Fill it through
+ * ado_extract_opts.written, read it through ado_index_check_writer_new2 once
+ * the extraction is closed. Not thread-safe: one extraction, then one check.
+ * Returns NULL when out of memory. free accepts NULL. */
+struct ado_files_written;
+#define ADO_FILES_WRITTEN_BUDGET (8u << 20)
+struct ado_files_written *ado_files_written_new(size_t budget);
+void ado_files_written_free(struct ado_files_written *t);
+/* Paths left out for want of room. */
+uint64_t ado_files_written_dropped(const struct ado_files_written *t);
 
 /* Receives one warning as a complete single-line message, e.g.
  * "file changed as we read it: 'PATH'". May be NULL wherever it is accepted. */
@@ -81,6 +101,7 @@ struct ado_extract_opts {
 	int preserve_owner;	/* chown to the archived owner (as root does by default) */
 	ado_files_warn_fn warn;	/* called from the extraction thread; may be NULL */
 	void *warn_arg;
+	struct ado_files_written *written;	/* filled by the extraction; may be NULL; outlives the writer */
 };
 
 /* A sink that extracts the tar stream pushed into it into `dir` (which must
@@ -118,6 +139,15 @@ struct ado_writer *ado_extract_writer_new(const char *dir, const struct ado_extr
  * bytes checked, and mismatches in warnings. */
 struct ado_writer *ado_index_check_writer_new(const char *dir, ado_files_warn_fn warn, void *arg,
 					      struct ado_files_stats *st, struct ado_err *e);
+
+/* The same, taking a file's content from `written` (filled by the extraction
+ * into dir, closed before this check starts; may be NULL; must outlive the
+ * writer) where it has the file's path: the file is still lstat'ed for its type
+ * and size, and only files without a record (or whose record's size is not the
+ * index's) are read back and hashed. */
+struct ado_writer *ado_index_check_writer_new2(const char *dir, const struct ado_files_written *written,
+					       ado_files_warn_fn warn, void *arg, struct ado_files_stats *st,
+					       struct ado_err *e);
 
 /* A sink that lists an index for humans (ado-restore --list-files): writes
  * each entry's PATH (still %XX-escaped, so one entry is one line) and "\n"

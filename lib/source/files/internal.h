@@ -4,7 +4,8 @@
  *   write.c    the backup side: disk walk -> pax tar + index lines
  *   index.c    the index format: %XX escaping, one line split into fields,
  *              lines collected across writes, the --list-files sink
- *   extract.c  the restore side: safe extraction, the index check */
+ *   extract.c  the restore side: safe extraction, the index check
+ *   written.c  what an extraction wrote: size and SHA-256 by path, bounded */
 #ifndef ADO_FILES_INTERNAL_H
 #define ADO_FILES_INTERNAL_H
 
@@ -64,5 +65,28 @@ const char *files_strip_dot_slash(const char *p);
  * it on (at most 2 KiB, truncated beyond). */
 void files_warnv(ado_files_warn_fn warn, void *arg, struct ado_files_stats *st, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* --- written.c --- */
+
+/* src as the key of the written-files table: no "." or empty components,
+ * single slashes, none leading or trailing (".." is refused before this).
+ * dst holds at least strlen(src) + 1 bytes. Returns strlen(dst). */
+size_t files_canon_path(char *dst, const char *src);
+
+/* Record (or replace) path's size and SHA-256; past the budget a new path is
+ * left out (counted in ado_files_written_dropped). t may be NULL. */
+void files_written_put(struct ado_files_written *t, const char *path, uint64_t size, const unsigned char sha[32]);
+
+/* Drop path's record: its file is no longer what was recorded. */
+void files_written_forget(struct ado_files_written *t, const char *path);
+
+/* path is now a hard link to target: it gets target's record, or none. */
+void files_written_link(struct ado_files_written *t, const char *path, const char *target);
+
+/* 1 and the record if path has one (and the table is on), else 0. */
+int files_written_get(const struct ado_files_written *t, const char *path, uint64_t *size, unsigned char sha[32]);
+
+/* From now on nothing is recorded or found: every file is read back. */
+void files_written_off(struct ado_files_written *t);
 
 #endif
