@@ -446,6 +446,27 @@ static uint64_t previous_size(struct run *r)
 	return 0;
 }
 
+/* now, or one second after the newest backup id of job on any destination
+ * still alive when that id is at most a minute ahead of now. A listing that
+ * fails is ignored here: the run reports that destination when it writes. */
+static time_t after_newest(struct run *r, const struct ado_job *job, time_t now)
+{
+	for (size_t i = 0; i < r->ndests; i++) {
+		struct ado_backup_info *v = NULL;
+		size_t n = 0;
+
+		if (!r->dests[i].alive || ado_repo_list_ids(r->dests[i].s, job->name, &v, &n, NULL) < 0)
+			continue;
+		/* only the seconds taken ahead of the clock (a minute at most): a
+		 * newer id than that means the clock was moved back, and ids keep
+		 * telling the time rather than running on from a wrong one */
+		if (n > 0 && v[n - 1].time >= now && v[n - 1].time - now < 60)
+			now = v[n - 1].time + 1;
+		free(v);
+	}
+	return now;
+}
+
 int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, const struct ado_backup_opts *o,
 		   ado_backup_ref_fn on_ref, void *arg, struct ado_backup_report *rep, struct ado_err *e)
 {
@@ -537,6 +558,12 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
+	/* ids only grow: a new backup's id is after every backup already there.
+	 * When two runs share a second the second takes an id ahead of the clock,
+	 * and retention may then remove the first; without this the next run in
+	 * that second would take the freed, older id and `latest` would pick the
+	 * older data. */
+	now = after_newest(&r, job, now);
 	/* a fresh id: never reuse a folder an earlier run left (same second, or a crash) */
 	for (;;) {
 		char id[20], dir[512];

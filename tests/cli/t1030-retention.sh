@@ -95,4 +95,22 @@ check_not "short: the 2-day-old backup is removed" test -e "$T/dest/short/$d2"
 check "short: nothing older than a day is left" \
 	bash -c 'for d in "$1"/*; do [[ "$(basename "$d")" < "$2" ]] && exit 1; done; exit 0' _ "$T/dest/short" "$(ago '1 day')"
 
+# ids only grow: three runs in one (frozen) second with { last: 1 }. The second
+# takes an id a second ahead and retention removes the first; the third must
+# not take the freed, older id, or `latest` would be the older data.
+if command -v faketime >/dev/null; then
+	sed -e 's/^  short:.*/  mono: { targets: [ { files: "'"${S//\//\\/}"'\/" } ], destinations: [ { local: "'"${T//\//\\/}"'\/mono\/" } ], retention: { last: 1 }, compression: none }/' "$CFG" >"$T/mono.yml"
+	ids=""
+	for k in 1 2 3; do
+		run 0 faketime '2026-11-30 12:00:00' ado-backup -q -c "$T/mono.yml" mono
+		ids="$ids ${out##*/}"
+	done
+	check "three ids, each after the one before ($ids)" \
+		bash -c 'set -- $1; [[ "$1" < "$2" && "$2" < "$3" ]]' _ "$ids"
+	run 0 ado-restore -c "$T/mono.yml" --list --job mono
+	check "the newest listed is the last run's" grep -q "/mono/${ids##* }" <<<"$(grep complete <<<"$out" | sort | tail -1)"
+else
+	skip "faketime is not installed"
+fi
+
 done_testing
