@@ -439,8 +439,10 @@ int main(int argc, char **argv)
 			fflush(json_out ? stderr : stdout);
 		}
 	} else if (ado_ref_parse(argv[optind], cfg, &s, &jobname, &id, &e) < 0) {
+		/* a reference that names nothing is a usage error (2), as in
+		 * ado-verify; a destination that could not be asked keeps its kind */
 		ado_log_err(&e);
-		status = ADO_EXIT_USAGE;
+		status = ado_err_exit(e.kind);
 		goto out;
 	}
 	if (ado_repo_manifest(s, jobname, id, k, ado_repo_auth_required(cfg, jobname, k), &m, NULL, &e) < 0) {

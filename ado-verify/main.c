@@ -28,6 +28,7 @@ struct ctx {
 	int json;
 	FILE *log;
 	size_t ok, failed, unchecked, partial;
+	size_t bad_refs;	/* references that name no backup: a usage error, not damage */
 	int rpo_missed;
 	char last_unchecked[1400];	/* the cause already told: said once, not per backup */
 	const char *level_name;
@@ -52,7 +53,9 @@ static void usage(FILE *f)
 		"\n"
 		"Check backups; print 'ok REF', 'FAIL REF: reason' (damaged) or 'UNCHECKED REF: cause'\n"
 		"(the test could not run: server down, login refused, no scratch space) per backup.\n"
-		"REF is DEST/JOB/ID as printed by ado-backup.\n"
+		"REF is DEST/JOB/ID as printed by ado-backup, or JOB/ID (the first of the job's\n"
+		"destinations holding it); ID may be a unique prefix, 'T' and 'Z' optional.\n"
+		"A REF that names no backup gets a FAIL line: exit 2 unless a backup failed.\n"
 		"\n"
 		"  -c, --config FILE     config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG " if it exists)\n"
 		"  -l, --level LEVEL     checksum | read | restore (default restore)\n"
@@ -136,6 +139,8 @@ static void report(struct ctx *c, const char *ref, const char *job, const char *
 			jword = "unchecked";
 			repeat = strcmp(c->last_unchecked, reason) == 0;
 			snprintf(c->last_unchecked, sizeof(c->last_unchecked), "%s", reason);
+		} else if (e->kind == ADO_E_USAGE && !job) {
+			c->bad_refs++;	/* only verify_ref reports without a job: its reference names nothing */
 		} else {
 			c->failed++;
 		}
@@ -582,7 +587,7 @@ int main(int argc, char **argv)
 	}
 	if (!job && optind == argc) {
 		ado_error("nothing to verify");
-		ado_hint("give references (DEST/JOB/ID), '-' to read them from stdin, or --job JOB");
+		ado_hint("give references (DEST/JOB/ID or JOB/ID), '-' to read them from stdin, or --job JOB");
 		return ADO_EXIT_USAGE;
 	}
 	if (job && optind < argc) {
@@ -640,11 +645,11 @@ int main(int argc, char **argv)
 	}
 	if (ado_interrupted())
 		status = ado_sig_exit(ado_interrupted());
-	else if (c.ok + c.failed + c.unchecked + c.partial == 0) {
+	else if (c.ok + c.failed + c.unchecked + c.partial + c.bad_refs == 0) {
 		ado_error("no backup references were given on stdin");
 		status = ADO_EXIT_USAGE;
 	} else
-		status = c.failed ? ADO_EXIT_FAIL : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
+		status = c.failed ? ADO_EXIT_FAIL : c.bad_refs ? ADO_EXIT_USAGE : c.unchecked ? ADO_EXIT_UNCHECKED : c.partial ? ADO_EXIT_PARTIAL : c.rpo_missed ? ADO_EXIT_TARGET : ADO_EXIT_OK;
 	if (!ado_interrupted()) {
 		struct timespec t1;
 		write_metrics(&c, &t0);

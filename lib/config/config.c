@@ -236,7 +236,7 @@ int cfg_get_name(struct pctx *p, const yaml_node_t *n, const char *what, char **
 }
 
 /* Levenshtein distance, for "did you mean" on misspelt keys. */
-static size_t edit_distance(const char *a, const char *b)
+size_t ado_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), row[64];
 
@@ -282,7 +282,7 @@ static int unknown_key(struct pctx *p, const yaml_node_t *k, const char *what, c
 	int has_env, has_file;
 
 	for (size_t i = 0; keys[i]; i++) {
-		size_t d = edit_distance(ks, keys[i]);
+		size_t d = ado_edit_distance(ks, keys[i]);
 
 		o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s%s", i ? ", " : "",
 				      keys[i]);
@@ -692,7 +692,7 @@ void ado_config_job_hint(const struct ado_config *c, const char *name, char *buf
 	size_t best = 99, o = 0;
 
 	for (size_t i = 0; c && i < c->njobs; i++) {
-		size_t d = edit_distance(name, c->jobs[i].name);
+		size_t d = ado_edit_distance(name, c->jobs[i].name);
 
 		if (d < best) {
 			best = d;

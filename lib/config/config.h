@@ -216,6 +216,9 @@ const struct ado_database *ado_config_database(const struct ado_config *c, const
  * when one job is close (the did-you-mean rule of misspelt keys), else "the
  * jobs there are: a, b" (or "(none)"). Cut to len. */
 void ado_config_job_hint(const struct ado_config *c, const char *name, char *buf, size_t len);
+/* Levenshtein distance of a and b (99 when either is 63 bytes or longer):
+ * the did-you-mean measure of keys and job names, for other names too. */
+size_t ado_edit_distance(const char *a, const char *b);
 
 /* "30 days", "7 years", "15 minutes", "24h", "90d", "1 week", "2h30m", "45s"
  * -> seconds. Units: s/sec/second(s), m/min/minute(s), h/hour(s), d/day(s),

@@ -50,8 +50,21 @@ int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info *
 int ado_repo_open_list(const struct ado_config *cfg, const struct ado_dest *d, const char *job, struct ado_store **s,
 		       struct ado_backup_info **out, size_t *n, struct ado_err *e);
 
-/* Reference "DEST/JOB/ID" -> a store for DEST plus job and id. DEST is a local
- * folder, or the URL of a configured destination. */
+/* A reference -> a store (caller frees) plus job and id (malloc'd). Forms:
+ *   DEST/JOB/ID      that copy, whatever its state (DEST: a local folder or
+ *                    a destination's URL);
+ *   JOB/ID           JOB of cfg: the first of its destinations (config order,
+ *                    at most ADO_REF_MAX_DESTS) holding a complete copy;
+ *   JOB/PREFIX, DEST/JOB/PREFIX   the one complete backup whose id starts
+ *                    with PREFIX ('T' and 'Z' optional: 2026113010).
+ * A resolved form is told with ado_notice ("'REF' is 'DEST/JOB/ID'"), at the
+ * tool's log level. Work: one listing per destination and a manifest check
+ * (stat or HEAD) per matching id; no manifest is read.
+ * Errors: ADO_E_USAGE for a malformed reference, an unknown job (did-you-mean
+ * in the hint), an ambiguous prefix (the candidates in the hint) or one that
+ * matches no complete backup (the nearest id in the hint); when nothing
+ * matched and a destination could not be listed, that error (its kind). */
+#define ADO_REF_MAX_DESTS 16
 int ado_ref_parse(const char *ref, const struct ado_config *cfg, struct ado_store **store, char **job, char **id,
 		  struct ado_err *e);
 /* "DEST/JOB/ID" for printing (one '/' after DEST whether or not it ends in

@@ -213,12 +213,12 @@ check "ado-backup | ado-verify -: exit 0" test "$rc" = 0
 check "ado-backup | ado-verify -: ok" bash -c '[[ "$1" == "ok $2/dest/p/"* ]]' _ "$out" "$T"
 
 # --- bad references ---
-run 1 V "$T/nowhere"
-expect_out "FAIL $T/nowhere: bad backup reference '$T/nowhere': expected DEST/JOB/ID with an id like 20261125T221500Z"
+run 2 V "$T/nowhere"
+expect_out "FAIL $T/nowhere: bad backup reference '$T/nowhere': expected DEST/JOB/ID or JOB/ID with an id like 20261125T221500Z"
 run 1 V "$T/dest/j/20200101T000000Z"
 check "a well-formed reference to nothing: FAIL no backup" \
 	test "$out" = "FAIL $T/dest/j/20200101T000000Z: no backup '$T/dest/j/20200101T000000Z'"
-run 1 V "$T/nowhere" "$A"
+run 2 V "$T/nowhere" "$A"
 check "a bad reference does not stop the others" test "$(sed -n 2p <<<"$out")" = "ok $A"
 R=$(copy "$B" wrongjob); mv "$T/wrongjob/j" "$T/wrongjob/k"; R=$T/wrongjob/k/$ID
 run 1 V "$R"
@@ -233,7 +233,7 @@ assert len(ls) == 3, ls
 assert ls[0]["status"] == "ok" and ls[0]["ref"] == sys.argv[2] and ls[0]["level"] == "restore", ls[0]
 assert ls[0]["authenticated"] is True and ls[0]["artifacts"] == 2 and ls[0]["files"] >= 3, ls[0]
 assert ls[1]["status"] == "fail" and ls[1]["error"] == "AUTH" and "authentication failed" in ls[1]["reason"], ls[1]
-assert ls[2]["status"] == "fail" and "bad backup reference" in ls[2]["reason"], ls[2]
+assert ls[2]["status"] == "fail" and ls[2]["error"] == "USAGE" and "bad backup reference" in ls[2]["reason"], ls[2]
 ' "$out" "$A"
 run 0 V --json --level checksum "$P"
 check "--json ok: status ok, level checksum" /usr/bin/python3 -c '
