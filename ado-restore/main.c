@@ -15,6 +15,7 @@
 #include "job/cli.h"
 #include "config/config.h"
 #include "job/dbrestore.h"
+#include "job/listing.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "job/repo.h"
@@ -26,7 +27,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ado-restore [-c FILE] --list [--job JOB] [--json]\n"
+		"usage: ado-restore [-c FILE] --list [--job JOB] [--since DURATION] [--last N] [--target NAME] [--json]\n"
 		"       ado-restore [-c FILE] --job JOB [--backup ID|latest] [--before TIME] [--target NAME]\n"
 		"                   (--to-dir DIR | --to-database NAME) [--force] [--dry-run]\n"
 		"       ado-restore [-c FILE] --job JOB --job JOB... --target DB [--before TIME]\n"
@@ -36,13 +37,17 @@ static void usage(FILE *f)
 		"       ado-restore [-c FILE] --job JOB [--backup ID] --from DEST --thaw [--days N] [--tier T]\n"
 		"\n"
 		"  -c, --config FILE    config (default $ADO_CONFIG, else " ADO_DEFAULT_CONFIG ")\n"
-		"  -l, --list           list backups: destination, job, id, time, status\n"
+		"  -l, --list           list backups, newest first: reference, id, time, stored bytes, status,\n"
+		"                       missing targets, targets, duration, verified\n"
+		"      --since DURATION --list: only backups taken within DURATION ('2 days', '6h')\n"
+		"      --last N         --list: only the N newest backups per job and destination\n"
 		"  -j, --job JOB        the job whose backup to restore; repeated: one database\n"
 		"                       rebuilt from each job's newest backup of it (its parts)\n"
 		"  -b, --backup ID      a backup id, or 'latest' (default)\n"
 		"      --before TIME    the newest backup at or before TIME: '2026-11-25 22:15' (local time),\n"
 		"                       '2026-11-25T22:15:00Z', '...+01:00', '2 hours ago'\n"
-		"  -t, --target NAME    which target: its name (files-etc-ado-config), path or database\n"
+		"  -t, --target NAME    which target: its name (files-etc-ado-config), path or database;\n"
+		"                       with --list, only the backups holding it\n"
 		"  -d, --to-dir DIR     restore files into DIR (refused if DIR is not empty, unless --force)\n"
 		"      --to-database NAME  restore a database under NAME, swapping nothing\n"
 		"      --tables A,B     restore only these tables\n"
@@ -67,62 +72,39 @@ static void usage(FILE *f)
 
 int json_out;
 
-static void list_one(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *bi)
+/* --list: the rows, newest first, as text lines or JSON records */
+static int list_backups(const struct ado_config *cfg, const struct ado_list_opts *lo)
 {
-	struct ado_backup_info one = *bi, *b = &one;
-	char ts[32], *ref = ado_ref_make(s, job, b->id);
-	struct tm tm;
-	struct ado_manifest *m = NULL;
-	unsigned long long size = 0;
-	const char *status;
-	char missing[512] = "";
+	struct ado_list_row *rows = NULL;
+	struct ado_buf buf;
+	struct ado_err e;
+	size_t n = 0;
+	int rc;
 
-	gmtime_r(&b->time, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	int good = ado_repo_inspect((struct ado_store *)s, job, b, &m) == 0;
-
-	status = ado_backup_state(b);	/* complete, incomplete or damaged */
-	if (good) {
-		for (size_t i = 0; i < m->nartifacts; i++)
-			size += m->artifacts[i].stored_size;
-		/* a target failed in that run: the backup is partial, and says which */
-		for (size_t i = 0; i < m->nfailed_targets; i++) {
-			status = "partial";
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s", i ? "," : "",
-				 m->failed_targets[i]);
+	ado_err_clear(&e);
+	rc = ado_list_collect(cfg, lo, &rows, &n, &e);
+	if (rc < 0) {
+		ado_log_err(&e);
+		return e.kind == ADO_E_USAGE ? ADO_EXIT_USAGE : ADO_EXIT_FAIL;
+	}
+	ado_buf_init(&buf);
+	if (!json_out)
+		ado_list_text_header(&buf);
+	for (size_t i = 0; i < n; i++) {
+		if (json_out) {
+			ado_list_json(&rows[i], &buf);
+			ado_buf_puts(&buf, "\n");
+		} else {
+			ado_list_text(&rows[i], &buf);
 		}
 	}
-	if (json_out) {
-		struct ado_buf buf;
-		struct ado_json j;
-		ado_buf_init(&buf);
-		ado_json_init(&j, &buf, 0);
-		ado_json_obj_begin(&j, NULL);
-		ado_json_kstr(&j, "type", "backup");
-		ado_json_kstr(&j, "ref", ref);
-		ado_json_kstr(&j, "destination", s->url);
-		ado_json_kstr(&j, "job", job);
-		ado_json_kstr(&j, "id", b->id);
-		ado_json_kstr(&j, "time", ts);
-		ado_json_kuint(&j, "stored_bytes", size);
-		ado_json_kstr(&j, "status", status);
-		if (b->damaged)
-			ado_json_kstr(&j, "reason", b->reason);
-		if (m && m->nfailed_targets) {
-			ado_json_arr_begin(&j, "missing_targets");
-			for (size_t i = 0; i < m->nfailed_targets; i++)
-				ado_json_kstr(&j, NULL, m->failed_targets[i]);
-			ado_json_arr_end(&j);
-		}
-		ado_json_obj_end(&j);
-		printf("%s\n", buf.data ? buf.data : "{}");
-		ado_buf_free(&buf);
-	} else {
-		printf("%s\t%s\t%s\t%llu\t%s%s%s%s%s\n", ref ? ref : "?", b->id, ts, size, status,
-		       b->damaged ? ": " : "", b->damaged ? b->reason : "", *missing ? "\tmissing: " : "", missing);
-	}
-	ado_manifest_free(m);
-	free(ref);
+	if (buf.data)
+		fputs(buf.data, stdout);
+	ado_buf_free(&buf);
+	ado_list_free(rows, n);
+	free(rows);
+	/* a destination that could not be listed was a warning: the others were listed */
+	return rc > 0 ? ADO_EXIT_PARTIAL : ADO_EXIT_OK;
 }
 
 /* --wait: a progress line on a terminal only */
@@ -254,7 +236,7 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 int main(int argc, char **argv)
 {
 	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON, O_FROM, O_THAW, O_DAYS, O_TIER, O_WAIT, O_PROGRESS,
-	       O_NO_PROGRESS };
+	       O_NO_PROGRESS, O_SINCE, O_LAST };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
 		{ "job", required_argument, NULL, 'j' },    { "backup", required_argument, NULL, 'b' },
@@ -266,6 +248,7 @@ int main(int argc, char **argv)
 		{ "from", required_argument, NULL, O_FROM }, { "thaw", no_argument, NULL, O_THAW },
 		{ "days", required_argument, NULL, O_DAYS }, { "tier", required_argument, NULL, O_TIER },
 		{ "wait", no_argument, NULL, O_WAIT },
+		{ "since", required_argument, NULL, O_SINCE }, { "last", required_argument, NULL, O_LAST },
 		{ "progress", no_argument, NULL, O_PROGRESS }, { "no-progress", no_argument, NULL, O_NO_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
@@ -284,6 +267,8 @@ int main(int argc, char **argv)
 	int list = 0, cat = 0, force = 0, dry = 0, pjobs = 0, thaw = 0, wait = 0, days = 7, ch, status = ADO_EXIT_USAGE;
 	int want_progress = -1;
 	int record = 0;	/* past the usage checks: this run leaves a run record */
+	const char *since_s = NULL, *last_s = NULL;
+	struct ado_list_opts lo = { 0 };
 	const struct ado_artifact *picked = NULL;
 	struct timespec t0;
 
@@ -303,6 +288,8 @@ int main(int argc, char **argv)
 			break;
 		case 'b': backup = optarg; break;
 		case O_BEFORE: before_s = optarg; break;
+		case O_SINCE: since_s = optarg; break;
+		case O_LAST: last_s = optarg; break;
 		case O_PROGRESS: want_progress = 1; break;
 		case O_NO_PROGRESS: want_progress = 0; break;
 		case 't': target = optarg; break;
@@ -359,7 +346,28 @@ int main(int argc, char **argv)
 		status = restore_parts(cfg, jobs, njobs, before, target, to_db, pjobs, force, dry, k);
 		goto out;
 	}
+	if ((since_s || last_s) && !list) {
+		ado_error("%s applies to --list only", since_s ? "--since" : "--last");
+		return ADO_EXIT_USAGE;
+	}
 	if (list) {
+		if (since_s) {
+			long long secs;
+			if (ado_duration_parse(since_s, &secs, &e) < 0) {
+				ado_error("--since: expected a duration ('2 days', '6h'), found '%s'", since_s);
+				return ADO_EXIT_USAGE;
+			}
+			lo.since = time(NULL) - (time_t)secs;
+		}
+		if (last_s) {
+			char *end;
+			errno = 0;
+			lo.last = strtol(last_s, &end, 10);
+			if (errno || end == last_s || *end || lo.last < 1) {
+				ado_error("--last: expected a number >= 1, found '%s'", last_s);
+				return ADO_EXIT_USAGE;
+			}
+		}
 		if (njobs > 1) {
 			ado_error("--list takes one --job");
 			return ADO_EXIT_USAGE;
@@ -372,14 +380,9 @@ int main(int argc, char **argv)
 			ado_log_err(&e);
 			return ADO_EXIT_USAGE;
 		}
-		if (job && !ado_config_job(cfg, job)) {
-			ado_error("no job '%s' in '%s'", job, cfg->path);
-			status = ADO_EXIT_USAGE;
-		} else {
-			if (!json_out)
-				printf("# reference\tid\ttime\tstored_bytes\tstatus[\tmissing: TARGET,...]\n");
-			status = ado_restore_list(cfg, job, list_one, NULL, &e) < 0 ? ADO_EXIT_PARTIAL : ADO_EXIT_OK;
-		}
+		lo.job = job;
+		lo.target = target;
+		status = list_backups(cfg, &lo);
 		goto out;
 	}
 	if (cat) {

@@ -59,8 +59,8 @@ check "verify --job: only the complete backup" test "$out" = "ok $good"
 
 # --- restore: --list says incomplete; latest is the previous complete backup ---
 run 0 ado-restore -c "$CFG" --list --job j
-check "--list: the good backup is complete" grep -q "^$good	.*	complete\$" <<<"$out"
-check "--list: the leftover is incomplete" grep -q "^$leftover	.*	incomplete\$" <<<"$out"
+check "--list: the good backup is complete" grep -q "^$good	.*	complete	" <<<"$out"
+check "--list: the leftover is incomplete" grep -q "^$leftover	.*	incomplete	" <<<"$out"
 run 0 ado-restore -c "$CFG" --job j --backup latest --to-dir "$T/out"
 expect_out "from backup j/$(basename "$good")"
 check "latest restores the previous complete backup" diff -r "$T/src-good" "$T/out"

@@ -65,16 +65,16 @@ cp -a "$B2" "$J/$LEFT"; rm "$J/$LEFT/manifest.json"
 
 # --- --list ---
 run 0 ado-restore -c "$CFG" --list
-check "--list: a header line" test "$(head -1 <<<"$out")" = "# reference	id	time	stored_bytes	status[	missing: TARGET,...]"
-check "--list: backup 1 complete" grep -qE "^$B1	$ID1	[0-9-]{10}T[0-9:]{8}Z	[1-9][0-9]*	complete\$" <<<"$out"
-check "--list: backup 2 complete" grep -qE "^$B2	$ID2	.*	complete\$" <<<"$out"
-check "--list: the leftover incomplete" grep -qE "^$J/$LEFT	$LEFT	.*	0	incomplete\$" <<<"$out"
+check "--list: a header line" test "$(head -1 <<<"$out")" = "# reference	id	time	stored_bytes	status	missing	targets	duration_s	verified"
+check "--list: backup 1 complete" grep -qE "^$B1	$ID1	[0-9-]{10}T[0-9:]{8}Z	[1-9][0-9]*	complete	" <<<"$out"
+check "--list: backup 2 complete" grep -qE "^$B2	$ID2	.*	complete	" <<<"$out"
+check "--list: the leftover incomplete" grep -qE "^$J/$LEFT	$LEFT	.*	0	incomplete	" <<<"$out"
 run 0 ado-restore -c "$CFG" --list --job j --json
-check "--list --json: three objects with status" /usr/bin/python3 -c '
+check "--list --json: three objects with status, newest first" /usr/bin/python3 -c '
 import json, sys
 ls = [json.loads(l) for l in sys.argv[1].splitlines()]
-assert [l["status"] for l in ls] == ["complete", "complete", "incomplete"], ls
-assert ls[0]["job"] == "j" and ls[0]["id"] == sys.argv[2] and ls[0]["stored_bytes"] > 0, ls[0]' "$out" "$ID1"
+assert [l["status"] for l in ls] == ["incomplete", "complete", "complete"], ls
+assert ls[2]["job"] == "j" and ls[2]["id"] == sys.argv[2] and ls[2]["stored_bytes"] > 0, ls[2]' "$out" "$ID1"
 run 0 ado-restore -c "$CFG" --list --job plain
 check "--list of a job with no backups: only the header" test "$(wc -l <<<"$out")" = 1
 run 2 ado-restore -c "$CFG" --list "$B1"

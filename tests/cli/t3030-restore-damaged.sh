@@ -30,8 +30,8 @@ check "latest is the newest" grep -qx new "$T/r1/a"
 : > "$NEW/manifest.json"
 run 0 ado-restore -c "$CFG" --list --job j
 expect_out "$NEW	$(basename "$NEW")"
-check "listed damaged with the reason" sh -c "printf '%s\n' \"\$1\" | grep -q \"^$NEW	.*	damaged: '$NEW/manifest.json': manifest is empty\$\"" _ "$out"
-check "the older one is listed complete" sh -c "printf '%s\n' \"\$1\" | grep -q \"^$OLD	.*	complete\$\"" _ "$out"
+check "listed damaged with the reason" sh -c "printf '%s\n' \"\$1\" | grep -q \"^$NEW	.*	damaged: '$NEW/manifest.json': manifest is empty	\"" _ "$out"
+check "the older one is listed complete" sh -c "printf '%s\n' \"\$1\" | grep -q \"^$OLD	.*	complete	\"" _ "$out"
 run 0 ado-restore -c "$CFG" --list --job j --json
 expect_out '"status":"damaged","reason":"'
 run 0 ado-restore -c "$CFG" --job j --to-dir "$T/r2"

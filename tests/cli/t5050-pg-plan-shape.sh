@@ -212,7 +212,7 @@ ado-verify -q -c "$T/mixed.yml" --level checksum - < "$T/pipe.refs" > /dev/null 
 check "ado-backup | ado-verify - || alert: alerts" test -f "$T/alert"
 run 0 ado-restore -c "$T/mixed.yml" --list --job mixed
 expect_out "${part##*/}"
-check "--list: partial, the missing target named" sh -c "printf '%s\n' \"\$1\" | grep -F '${part##*/}' | grep -q 'partial	missing: db-ado_primary'" _ "$out"
+check "--list: partial, the missing target named" sh -c "printf '%s\n' \"\$1\" | grep -F '${part##*/}' | grep -q 'partial	db-ado_primary	'" _ "$out"
 run 3 ado-verify -c "$T/mixed.yml" --level checksum "$part"
 expect_out "PARTIAL $part: the backup lacks target 'db-ado_primary' (failed at backup time)"
 run 3 ado-verify -c "$T/mixed.yml" --level checksum --job mixed

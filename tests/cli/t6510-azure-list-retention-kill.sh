@@ -38,7 +38,7 @@ check "six backups listed (one page)" test "$(grep -c '^azblob://' <<<"$all")" =
 run 0 env ADO_AZURE_LIST_MAX=2 ADO_TRACE=1 ado-restore -c "$CFG" --list --job j
 check "the same listing over pages of 2" test "$out" = "$all"
 check "more than one List Blobs page was fetched" test "$(grep -c 'trace: ListBlobs azblob://bkup/r/ j/?.*&marker=' <<<"$err")" -ge 2
-check "the 3-day-old leftover is listed incomplete" grep -q "^azblob://bkup/r/j/$l3d	.*	incomplete\$" <<<"$out"
+check "the 3-day-old leftover is listed incomplete" grep -q "^azblob://bkup/r/j/$l3d	.*	incomplete	" <<<"$out"
 run 0 env ADO_AZURE_LIST_MAX=1 ado-verify -c "$CFG" --level checksum "azblob://bkup/r/j/$d40"
 expect_out "ok azblob://bkup/r/j/$d40"
 
@@ -62,7 +62,7 @@ check "1 day old: kept" test "$(blobs "j/$d1" | wc -l)" = 4
 check "the first real backup: kept" test "$(blobs "j/$rid" | wc -l)" = 4
 check "the new backup: kept" test "$(blobs "j/${new##*/}" | wc -l)" = 4
 run 0 ado-restore -c "$CFG" --list --job j
-check "four complete backups left" test "$(grep -c '	complete$' <<<"$out")" = 4
+check "four complete backups left" test "$(grep -c '	complete	' <<<"$out")" = 4
 
 # --- an upload killed in the middle ---
 head -c 40000000 /dev/urandom >"$S/big"
@@ -82,7 +82,7 @@ check "its blocks are there, uncommitted" grep -q "<Name>r/$kid/" \
 	<(az_req GET "/bkup?restype=container&comp=list&include=uncommittedblobs&prefix=r/$kid/")
 run 0 ado-restore -c "$CFG" --list --job j
 expect_no_out "${kid#j/}"
-check "still four complete backups" test "$(grep -c '	complete$' <<<"$out")" = 4
+check "still four complete backups" test "$(grep -c '	complete	' <<<"$out")" = 4
 run 1 ado-verify -c "$CFG" "azblob://bkup/r/$kid"
 expect_out "no backup"
 

@@ -37,7 +37,7 @@ check "the sums stay online" test "$(tier "j/$id/SHA256SUMS")" = Hot
 
 # --- what needs no rehydration ---
 run 0 ado-restore -c "$CFG" --list --job j
-check "listed complete" grep -q "^$ref	.*	complete\$" <<<"$out"
+check "listed complete" grep -q "^$ref	.*	complete	" <<<"$out"
 run 0 ado-verify -c "$CFG" --level checksum "$ref"
 expect_out "ok $ref"
 
