@@ -158,12 +158,18 @@ int ado_db_restore_tables_in_place(struct ado_pg *admin, const char *db, struct 
 	}
 	if (ado_pg_connect_like(admin, db, &in, e) < 0)
 		return -1;
-	if ((exists = ado_pg_schema_exists(in, aside, e)) < 0)
-		goto out;
-	if (exists) {
-		ado_err_set(e, ADO_E_EXISTS, 0, "schema '%s' already exists in database '%s'", aside, db);
-		ado_err_hint(e, "another restore ran this second: run again");
-		goto out;
+	/* two restores in one second never clash: ado_before_TIME, then _2, _3 ... */
+	for (int i = 2; (exists = ado_pg_schema_exists(in, aside, e)) != 0; i++) {
+		char numbered[32];
+
+		if (exists < 0)
+			goto out;
+		if (i == 100) {
+			ado_err_set(e, ADO_E_EXISTS, 0, "no free schema name to move the tables of '%s' aside to", db);
+			goto out;
+		}
+		snprintf(numbered, sizeof(numbered), "%s_%d", stamp, i);
+		ado_db_safe_name(aside, sizeof(aside), "ado_before_", numbered, NULL);
 	}
 	if (o->dry_run) {
 		ado_sayf(o->say, o->say_arg, "would restore %zu table%s of '%s' from %s, in one transaction", a->ntables,
