@@ -57,6 +57,7 @@ for f in bin/ado-backup bin/ado-verify bin/ado-restore bin/ado-recover bin/ado-n
 	share/ado-dr/examples/verify_backups.sh share/ado-dr/examples/crontab share/ado-dr/examples/backup-strategy.yml \
 	share/ado-dr/systemd/ado-backup-critical_data.service share/ado-dr/systemd/ado-backup-critical_data.timer \
 	share/ado-dr/systemd/ado-rpo-watch.service share/ado-dr/systemd/ado-rpo-watch.timer \
+	share/ado-dr/systemd/ado-dr-drill.service share/ado-dr/systemd/ado-dr-drill.timer \
 	share/bash-completion/completions/ado-backup share/bash-completion/completions/ado-notify; do
 	check "installed: /usr/local/$f" grep -qx "./usr/local/$f" "$T/files"
 done
