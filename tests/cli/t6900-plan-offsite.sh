@@ -15,6 +15,10 @@ PLAN_DIRS="/etc/ado /var/log/ado /archive /backup"
 if [ -z "${ADO_PLAN_NS:-}" ]; then
 	[ "$(id -u)" = 0 ] || skip_all "needs root (a private mount namespace for the plan's paths)"
 	unshare -m --propagation private true 2>/dev/null || skip_all "unshare -m is not permitted here"
+	# one such run at a time on a machine: another one's rmdir of a mount point
+	# it made would detach this run's tmpfs, and writes would reach the real folders
+	exec 9>/tmp/ado-plan-ns.lock
+	flock 9
 	made=""
 	for d in $PLAN_DIRS; do
 		[ -e "$d" ] || { mkdir -p "$d" && made="$made $d"; }
@@ -30,6 +34,10 @@ for d in $PLAN_DIRS; do
 	mount -t tmpfs -o size=64m,mode=0755 ado-plan "$d" || { echo "Bail out! cannot mount tmpfs on $d"; exit 1; }
 done
 at_exit 'for d in $PLAN_DIRS; do umount "$d" 2>/dev/null; done'
+# never write the plan's files anywhere but these tmpfs mounts
+for d in $PLAN_DIRS; do
+	[ "$(findmnt -n -o FSTYPE --target "$d")" = tmpfs ] || { echo "Bail out! $d is not this test's tmpfs"; exit 1; }
+done
 
 . "$TOP/tests/lib/pg-cluster.sh"
 . "$TOP/tests/lib/s3-server.sh"
