@@ -32,6 +32,8 @@ mkdir -p "$T/vtmp"
 
 run 0 ado-backup -c "$CFG" j
 GOOD=$out
+# everything below writes into $GOOD: never without a backup folder to write in
+case "$GOOD" in "$T"/*) [ -d "$GOOD" ] ;; *) false ;; esac || { echo "Bail out! no backup to tamper with (got '$GOOD')"; exit 1; }
 ID=$(basename "$GOOD")
 run 0 ado-backup -c "$CFG" p
 P=$out

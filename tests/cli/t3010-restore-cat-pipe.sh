@@ -11,6 +11,8 @@ backup_jobs:
 EOF
 run 0 ado-backup -c "$T/cfg.yml" j
 ref=$out
+# what follows writes into $ref: never without a backup folder to write in
+case "$ref" in "$T"/*) [ -d "$ref" ] ;; *) false ;; esac || { echo "Bail out! no backup folder (got '$ref')"; exit 1; }
 art=$(basename "$(ls "$ref"/*.tar)")
 
 ado-restore -c "$T/cfg.yml" --cat "$ref" "$art" 2>"$T/cat.err" | head -c 100 >/dev/null

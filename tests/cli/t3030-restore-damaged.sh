@@ -18,6 +18,8 @@ OLD=$out
 echo new > "$S/a"
 run 0 ado-backup -c "$CFG" j
 NEW=$out
+# what follows writes into $NEW: never without a backup folder to write in
+case "$NEW" in "$T"/*) [ -d "$NEW" ] ;; *) false ;; esac || { echo "Bail out! no backup folder (got '$NEW')"; exit 1; }
 
 # --- passing case: the newest is good and is chosen ---
 run 0 ado-restore -c "$CFG" --list --job j
