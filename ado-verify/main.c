@@ -259,9 +259,9 @@ static int verify_job(struct ctx *c, const char *jobname, long long since)
 		}
 		for (size_t i = 0; i < n && !ado_interrupted(); i++) {
 			/* RPO: each target's newest copy counts, not a newer backup that lacks it */
+			uint64_t held = v[i].complete ? ado_repo_held_targets(s, jb, v[i].id) : 0;
 			for (size_t t = 0; t < jb->ntargets && t < 64; t++)
-				if (v[i].complete && v[i].time > tnewest[t] &&
-				    ado_repo_holds(s, jb->name, v[i].id, jb->targets[t].name))
+				if ((held >> t & 1) && v[i].time > tnewest[t])
 					tnewest[t] = v[i].time;
 			if (!v[i].complete || (since > 0 && now - v[i].time > since))
 				continue;

@@ -422,25 +422,22 @@ static void remove_dead_runs(struct ado_store *s, const struct ado_job *job)
 static uint64_t previous_size(struct run *r)
 {
 	for (size_t i = 0; i < r->ndests; i++) {
-		struct ado_backup_info *v = NULL;
+		struct ado_backup_info b;
 		struct ado_manifest *m = NULL;
 		uint64_t total = 0;
-		size_t n = 0;
-		if (!r->dests[i].alive || ado_repo_list(r->dests[i].s, r->job->name, &v, &n, NULL) < 0)
+		int k;
+
+		if (!r->dests[i].alive || (k = ado_repo_newest(r->dests[i].s, r->job->name, &b, &m, NULL)) < 0)
 			continue;
-		for (size_t k = n; k-- > 0;) {
-			if (!v[k].complete || ado_repo_inspect(r->dests[i].s, r->job->name, &v[k], &m) < 0)
-				continue;
-			for (size_t a = 0; a < m->nartifacts; a++)
-				if (strcmp(m->artifacts[a].kind, "files-index") != 0)
-					total += m->artifacts[a].plain_size;
-			/* a backup where targets failed read less than this run will */
-			if (m->nfailed_targets)
-				total = 0;
-			ado_manifest_free(m);
-			break;
-		}
-		free(v);
+		if (k == 0)
+			return 0;
+		for (size_t a = 0; a < m->nartifacts; a++)
+			if (strcmp(m->artifacts[a].kind, "files-index") != 0)
+				total += m->artifacts[a].plain_size;
+		/* a backup where targets failed read less than this run will */
+		if (m->nfailed_targets)
+			total = 0;
+		ado_manifest_free(m);
 		return total;
 	}
 	return 0;

@@ -29,39 +29,6 @@ long long ado_job_rpo_target(const struct ado_job *jb, time_t now, const char **
 	return gap;
 }
 
-/* The newest backup of job in s whose manifest exists and parses: list once,
- * then look at manifests newest first, so a healthy job costs one listing and
- * one small read whatever the number of backups kept. */
-static int newest_complete(struct ado_store *s, const char *job, struct ado_fresh_row *row, struct ado_err *e)
-{
-	struct ado_backup_info *v = NULL;
-	size_t n = 0;
-	int rc = 0;
-
-	if (ado_repo_list_ids(s, job, &v, &n, e) < 0)
-		return -1;
-	for (size_t i = n; i-- > 0;) {
-		char path[512];
-		int r;
-
-		snprintf(path, sizeof(path), "%s/%s/%s", job, v[i].id, ADO_MANIFEST_NAME);
-		r = ado_store_exists(s, path, NULL, e);
-		if (r < 0) {
-			rc = -1;
-			break;
-		}
-		v[i].complete = r;
-		/* an empty or unreadable manifest is a damaged backup, not a fresh one */
-		if (r == 1 && ado_repo_inspect(s, job, &v[i], NULL) == 0) {
-			row->newest = v[i].time;
-			snprintf(row->id, sizeof(row->id), "%s", v[i].id);
-			break;
-		}
-	}
-	free(v);
-	return rc;
-}
-
 int ado_fresh_check(const struct ado_config *cfg, const struct ado_job *job, time_t now, long long grace,
 		    ado_fresh_fn fn, void *arg, struct ado_err *e)
 {
@@ -70,7 +37,9 @@ int ado_fresh_check(const struct ado_config *cfg, const struct ado_job *job, tim
 
 	for (size_t d = 0; d < job->ndests; d++) {
 		struct ado_fresh_row row;
+		struct ado_backup_info b;
 		struct ado_store *s = NULL;
+		int found = 0;
 
 		memset(&row, 0, sizeof(row));
 		row.job = job->name;
@@ -80,15 +49,17 @@ int ado_fresh_check(const struct ado_config *cfg, const struct ado_job *job, tim
 		row.target_from = from;
 		ado_err_clear(&row.err);
 		if (ado_store_open(&job->dests[d], cfg, &s, &row.err) < 0 ||
-		    newest_complete(s, job->name, &row, &row.err) < 0) {
+		    (found = ado_repo_newest(s, job->name, &b, NULL, &row.err)) < 0) {
 			if (row.err.kind == ADO_E_NOMEM) {
 				ado_store_free(s);
 				return ado_err_set(e, ADO_E_NOMEM, 0, "%s", row.err.msg);
 			}
 			row.state = ADO_FRESH_UNCHECKED;
-		} else if (!row.newest) {
+		} else if (!found) {
 			row.state = target ? ADO_FRESH_NONE : ADO_FRESH_UNWATCHED;
 		} else {
+			row.newest = b.time;
+			snprintf(row.id, sizeof(row.id), "%s", b.id);
 			row.age = (long long)(now - row.newest);
 			if (row.age < 0)
 				row.age = 0;	/* a clock behind the backup's: not stale */

@@ -110,6 +110,38 @@ int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_inf
 	return 0;
 }
 
+int ado_repo_newest(struct ado_store *s, const char *job, struct ado_backup_info *out, struct ado_manifest **m,
+		    struct ado_err *e)
+{
+	struct ado_backup_info *v = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (m)
+		*m = NULL;
+	if (ado_repo_list_ids(s, job, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = n; i-- > 0;) {
+		char path[512];
+		int r;
+
+		snprintf(path, sizeof(path), "%s/%s/%s", job, v[i].id, ADO_MANIFEST_NAME);
+		if ((r = ado_store_exists(s, path, NULL, e)) < 0) {
+			rc = -1;
+			break;
+		}
+		v[i].complete = r;
+		/* an empty or unreadable manifest is a damaged backup, not the newest */
+		if (r == 1 && ado_repo_inspect(s, job, &v[i], m) == 0) {
+			*out = v[i];
+			rc = 1;
+			break;
+		}
+	}
+	free(v);
+	return rc;
+}
+
 const char *ado_backup_state(const struct ado_backup_info *b)
 {
 	return !b->complete ? "incomplete" : b->damaged ? "damaged" : "complete";
@@ -429,15 +461,19 @@ int ado_repo_archived(struct ado_store *s, const struct ado_manifest *m, const s
 	return 1;
 }
 
-int ado_repo_holds(struct ado_store *s, const char *job, const char *id, const char *target)
+uint64_t ado_repo_held_targets(struct ado_store *s, const struct ado_job *job, const char *id)
 {
 	struct ado_manifest *m = NULL;
-	int found = 0;
+	uint64_t held = 0;
 
-	if (ado_repo_manifest(s, job, id, NULL, 0, &m, NULL, NULL) < 0)
+	if (ado_repo_manifest(s, job->name, id, NULL, 0, &m, NULL, NULL) < 0)
 		return 0;
-	for (size_t i = 0; i < m->nartifacts && !found; i++)
-		found = strcmp(m->artifacts[i].target, target) == 0;
+	for (size_t t = 0; t < job->ntargets && t < 64; t++)
+		for (size_t i = 0; i < m->nartifacts; i++)
+			if (strcmp(m->artifacts[i].target, job->targets[t].name) == 0) {
+				held |= (uint64_t)1 << t;
+				break;
+			}
 	ado_manifest_free(m);
-	return found;
+	return held;
 }

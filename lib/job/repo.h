@@ -42,6 +42,14 @@ int ado_repo_inspect(struct ado_store *s, const char *job, struct ado_backup_inf
  * or "complete". */
 const char *ado_backup_state(const struct ado_backup_info *b);
 
+/* The newest backup of job in s whose manifest exists and parses (read
+ * unauthenticated, as for a listing): one listing, then manifests newest first,
+ * so a healthy job costs one listing and one small read however many backups
+ * are kept. 1 and *out filled (and *m, when m is not NULL, the manifest: free
+ * it), 0 when there is none, -1 with e when the store cannot be read. */
+int ado_repo_newest(struct ado_store *s, const char *job, struct ado_backup_info *out, struct ado_manifest **m,
+		    struct ado_err *e);
+
 /* Backups of job in s, sorted oldest first. *out is malloc'd (free it). */
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e);
 
@@ -100,10 +108,11 @@ int ado_repo_read_artifact_metered(struct ado_store *s, const struct ado_manifes
 				   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
 				   struct ado_meter *meter, struct ado_err *e);
 
-/* 1 when backup JOB/ID in s holds target `target` (an artifact of that
- * target name: a partial backup lacks the targets that failed), 0 when not or
- * when its manifest cannot be read (read unauthenticated: for choosing only). */
-int ado_repo_holds(struct ado_store *s, const char *job, const char *id, const char *target);
+/* Which of job's targets (the first 64) backup ID in s holds: bit t set when
+ * it has an artifact of target t's name (a partial backup lacks the targets
+ * that failed). 0 when its manifest cannot be read. The manifest is read once,
+ * unauthenticated: for choosing only. */
+uint64_t ado_repo_held_targets(struct ado_store *s, const struct ado_job *job, const char *id);
 
 /* Check JOB/ID/SHA256SUMS lists exactly the manifest's artifacts and hashes. */
 int ado_repo_check_sums(struct ado_store *s, const struct ado_manifest *m, struct ado_err *e);

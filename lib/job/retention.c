@@ -103,6 +103,7 @@ int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const ch
 	size_t n = 0, nc = 0;
 	int removed = 0, rc = -1;
 	ssize_t newest = -1;
+	uint64_t want;
 	char *held = NULL;
 	time_t *times = NULL;
 	unsigned *why = NULL;
@@ -123,13 +124,16 @@ int ado_retention_apply(struct ado_store *s, const struct ado_job *job, const ch
 		}
 	ado_retention_select(times, nc, job->retention, &job->keep, now, why);
 	/* the newest backup holding each target is kept, however many newer
-	 * partial ones (where that target failed) there are */
-	for (size_t t = 0; t < job->ntargets; t++)
-		for (size_t i = n; i-- > 0;)
-			if (v[i].complete && ado_repo_holds(s, job->name, v[i].id, job->targets[t].name)) {
-				held[i] = 1;
-				break;
-			}
+	 * partial ones (where that target failed) there are: newest first, each
+	 * manifest read once, until every target has its backup */
+	want = job->ntargets >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << job->ntargets) - 1;
+	for (size_t i = n; i-- > 0 && want;) {
+		uint64_t h = v[i].complete ? ado_repo_held_targets(s, job, v[i].id) & want : 0;
+		if (h) {
+			held[i] = 1;
+			want &= ~h;
+		}
+	}
 	for (size_t i = 0, c = 0; i < n; i++) {
 		char dir[512], *ref;
 		int old;

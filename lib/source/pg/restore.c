@@ -261,50 +261,62 @@ out:
 	return w;
 }
 
+/* Run tool (argv a, for database dbname) with the connection's built
+ * environment and wait for it; name says which tool in messages. */
+static int run_tool(struct ado_pg *pg, const char *dbname, const char *tool, const char *name, struct argv_buf *a,
+		    struct ado_err *e)
+{
+	char **env = NULL, *what = NULL;
+	pid_t pid;
+	int rc = -1;
+
+	if (a->failed)
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	if (!(env = ado_pg_i_child_env(pg, dbname, e)))
+		return -1;
+	if (asprintf(&what, "%s for database '%s'", name, dbname) < 0) {
+		what = NULL;
+		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	} else if (ado_pg_i_spawn(tool, a->v, env, -1, -1, &pid, e) == 0) {
+		rc = ado_pg_child_wait(pid, what, e);
+	}
+	ado_pg_i_env_free(env);
+	free(what);
+	return rc;
+}
+
 int ado_pg_restore_file(struct ado_pg *pg, const char *dbname, const struct ado_pg_restore_opts *o, struct ado_err *e)
 {
 	struct argv_buf a = { 0 };
-	char **env = NULL, *tool = NULL, *version = NULL, *what = NULL;
-	pid_t pid;
+	char *tool = NULL, *version = NULL;
 	int rc = -1;
 
 	if (!o || !o->file)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "pg_restore of a file without a file");
 	if (ado_pg_i_find_tool(pg, "pg_restore", "ADO_PG_RESTORE", &tool, &version, e) < 0)
 		return -1;
-	if (!(env = ado_pg_i_child_env(pg, dbname, e)))
-		goto out;
-	if (restore_argv(&a, tool, dbname, o) < 0 || asprintf(&what, "pg_restore for database '%s'", dbname) < 0) {
-		what = NULL;
+	if (restore_argv(&a, tool, dbname, o) < 0) {
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
 	ado_debug("running %s -j %d into database '%s'", tool, o->jobs, dbname);
-	if (ado_pg_i_spawn(tool, a.v, env, -1, -1, &pid, e) < 0)
-		goto out;
-	rc = ado_pg_child_wait(pid, what, e);
+	rc = run_tool(pg, dbname, tool, "pg_restore", &a, e);
 out:
 	ado_pg_i_arg_free(&a);
-	ado_pg_i_env_free(env);
 	free(tool);
 	free(version);
-	free(what);
 	return rc;
 }
 
 int ado_pg_psql_files(struct ado_pg *pg, const char *dbname, const char *const *files, size_t n, struct ado_err *e)
 {
 	struct argv_buf a = { 0 };
-	char **env = NULL, *tool = NULL, *version = NULL, *what = NULL, *dbarg = NULL;
-	pid_t pid;
+	char *tool = NULL, *version = NULL, *dbarg = NULL;
 	int rc = -1;
 
 	if (ado_pg_i_find_tool(pg, "psql", "ADO_PSQL", &tool, &version, e) < 0)
 		return -1;
-	if (!(env = ado_pg_i_child_env(pg, dbname, e)))
-		goto out;
-	if (!(dbarg = ado_pg_i_dbname_arg(dbname)) || asprintf(&what, "psql for database '%s'", dbname) < 0) {
-		what = NULL;
+	if (!(dbarg = ado_pg_i_dbname_arg(dbname))) {
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
@@ -321,20 +333,12 @@ int ado_pg_psql_files(struct ado_pg *pg, const char *dbname, const char *const *
 		ado_pg_i_arg_add(&a, "-f");
 		ado_pg_i_arg_add(&a, files[i]);
 	}
-	if (a.failed) {
-		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-		goto out;
-	}
 	ado_debug("running %s in one transaction in database '%s'", tool, dbname);
-	if (ado_pg_i_spawn(tool, a.v, env, -1, -1, &pid, e) < 0)
-		goto out;
-	rc = ado_pg_child_wait(pid, what, e);
+	rc = run_tool(pg, dbname, tool, "psql", &a, e);
 out:
 	ado_pg_i_arg_free(&a);
-	ado_pg_i_env_free(env);
 	free(tool);
 	free(version);
-	free(what);
 	free(dbarg);
 	return rc;
 }
