@@ -102,7 +102,7 @@ if command -v faketime >/dev/null; then
 	sed -e 's/^  short:.*/  mono: { targets: [ { files: "'"${S//\//\\/}"'\/" } ], destinations: [ { local: "'"${T//\//\\/}"'\/mono\/" } ], retention: { last: 1 }, compression: none }/' "$CFG" >"$T/mono.yml"
 	ids=""
 	for k in 1 2 3; do
-		run 0 faketime '2026-11-30 12:00:00' ado-backup -q -c "$T/mono.yml" mono
+		run 0 faketime -f '2026-11-30 12:00:00' ado-backup -q -c "$T/mono.yml" mono
 		ids="$ids ${out##*/}"
 	done
 	check "three ids, each after the one before ($ids)" \

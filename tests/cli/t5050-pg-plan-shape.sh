@@ -230,9 +230,9 @@ expect_out "from backup mixed/${full##*/} (taken "
 # tables aside to ado_before_TIME_2 (the clock is frozen for both)
 if command -v faketime >/dev/null; then
 	pg_psql ado_primary -c "DELETE FROM user_settings WHERE user_id = 100000; DELETE FROM users WHERE id = 100000" >/dev/null 2>&1
-	run 0 faketime '2026-12-01 10:00:00' ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --force
+	run 0 faketime -f '2026-12-01 10:00:00' ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --force
 	expect_out "the previous rows are in schema 'ado_before_20261201t100000z'"
-	run 0 faketime '2026-12-01 10:00:00' ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --force
+	run 0 faketime -f '2026-12-01 10:00:00' ado-restore -c "$T/cfg.yml" --job critical_data --target ado_primary --force
 	expect_out "the previous rows are in schema 'ado_before_20261201t100000z_2'"
 	check "both schemas are there" test "$(schemas | grep -c '^ado_before_20261201t100000z')" = 2
 else
