@@ -138,6 +138,18 @@ static void md5_header(const struct ado_part_sum *sum, char out[64])
 	snprintf(out, 64, "Content-MD5: %s", b64);
 }
 
+/* x-ms-content-crc64: the CRC's 8 bytes, least significant first, in base64 */
+static void crc64_header(const struct ado_part_sum *sum, char out[64])
+{
+	unsigned char le[8];
+	char b64[16];
+
+	for (int i = 0; i < 8; i++)
+		le[i] = (unsigned char)(sum->crc64 >> (8 * i));
+	EVP_EncodeBlock((unsigned char *)b64, le, 8);
+	snprintf(out, 64, "x-ms-content-crc64: %s", b64);
+}
+
 static const char *tier_header(struct az_up *u, char *buf, size_t len)
 {
 	struct az *a = u->s->state;
@@ -158,7 +170,7 @@ static int up_put_part(void *drv, unsigned index, const void *buf, size_t len, c
 {
 	struct az_up *u = drv;
 	struct ado_sresp *resp = malloc(sizeof(*resp));
-	char id[32], idq[64], query[128], md5[64];
+	char id[32], idq[64], query[128], crc[64];
 	int rc;
 
 	if (!resp)
@@ -166,9 +178,9 @@ static int up_put_part(void *drv, unsigned index, const void *buf, size_t len, c
 	block_id(index, id);
 	ado_url_encode(id, 0, idq, sizeof(idq));
 	snprintf(query, sizeof(query), "comp=block&blockid=%s", idq);
-	md5_header(sum, md5);
+	crc64_header(sum, crc);
 	rc = az_call(u->s, &(struct az_call){ .op = "PutBlock", .method = "PUT", .path = u->path, .query = query,
-					      .extra = { md5 }, .body = buf, .body_len = len },
+					      .extra = { crc }, .body = buf, .body_len = len },
 		     resp, e);
 	free(resp);
 	return rc;
@@ -256,7 +268,7 @@ static int az_open_write(struct ado_store *s, const char *path, unsigned flags, 
 	}
 	u->s = s;
 	u->meta = (flags & ADO_STORE_WRITE_META) != 0;
-	*out = ado_upload_writer_new(&up_ops, u, a->block_size, ADO_SUM_MD5, e);
+	*out = ado_upload_writer_new(&up_ops, u, a->block_size, ADO_SUM_CRC64, ADO_SUM_MD5, e);
 	return *out ? 0 : -1;
 }
 

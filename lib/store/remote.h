@@ -27,13 +27,16 @@
 #define ADO_DOWNLOAD_CHUNK (8u * 1024 * 1024)
 
 /* Checksums of one part (or whole object), computed by the uploader thread:
- * only those the writer was made for (a digest pass costs as much CPU as the
- * upload itself: S3 needs the SHA-256 it signs, Azure the MD5 it checks). */
+ * only those the writer was made for (a digest pass can cost as much CPU as
+ * the upload itself: S3 needs the SHA-256 it signs, Azure the CRC-64 it checks
+ * on a block, or the MD5 it keeps as a small blob's Content-MD5). */
 #define ADO_SUM_SHA256 1u
 #define ADO_SUM_MD5 2u
+#define ADO_SUM_CRC64 4u
 struct ado_part_sum {
 	unsigned char sha256[32];	/* with ADO_SUM_SHA256 */
 	unsigned char md5[16];		/* with ADO_SUM_MD5 */
+	uint64_t crc64;			/* with ADO_SUM_CRC64: CRC-64/NVME */
 };
 
 /* Driver callbacks; drv is the driver's per-object state. Every callback but
@@ -48,11 +51,12 @@ struct ado_upload_ops {
 	void (*free)(void *drv);	/* release drv */
 };
 
-/* A writer over ops/drv with parts of part_size bytes and the checksums in
- * sums (ADO_SUM_*). Takes drv (freed by ops->free even on failure). NULL with
+/* A writer over ops/drv with parts of part_size bytes, the checksums in
+ * part_sums on each part and those in whole_sums on an object smaller than a
+ * part (ADO_SUM_*). Takes drv (freed by ops->free even on failure). NULL with
  * e on failure. */
-struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, unsigned sums,
-					 struct ado_err *e);
+struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size,
+					 unsigned part_sums, unsigned whole_sums, struct ado_err *e);
 
 struct ado_download_ops {
 	/* bytes [off, off+len) of the object into buf: *got of them (0 past the

@@ -402,7 +402,7 @@ static int s3_open_write(struct ado_store *s, const char *path, unsigned flags, 
 	u->s = s;
 	if (!(flags & ADO_STORE_WRITE_META) && strcmp(s3->data_class, "STANDARD") != 0)
 		u->klass = s3->data_class;
-	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, ADO_SUM_SHA256, e);
+	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, ADO_SUM_SHA256, ADO_SUM_SHA256, e);
 	return *out ? 0 : -1;
 }
 

@@ -3,12 +3,17 @@
  * Two part buffers: the producer fills one while the uploader thread sends
  * the other. Handing over a full part waits until the uploader is idle, so a
  * slow destination slows the producer (and through the tee, the pass) and
- * memory stays at two parts. The first buffer grows on demand, so a small
- * object (a manifest) costs its own size, not a part. */
+ * memory stays at two parts. The buffers are mapped, not malloc'd: a page
+ * costs memory only once it is written, so a small object (a manifest) costs
+ * its own size, not a part, without growing (and copying) a buffer; and
+ * unmapping gives the memory back at once, where freed heap chunks of a part's
+ * size stay in the process (glibc raises its mmap threshold after the first
+ * such free). */
 #include "store/remote.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +21,9 @@ struct upload {
 	const struct ado_upload_ops *ops;
 	void *drv;
 	size_t part_size;
-	unsigned sums;		/* ADO_SUM_* */
-	unsigned char *fill;	/* the producer's buffer */
-	size_t fill_len, fill_cap;
+	unsigned part_sums, whole_sums;	/* ADO_SUM_* */
+	unsigned char *fill;	/* the producer's buffer (NULL until the first byte) */
+	size_t fill_len;
 	unsigned char *spare;	/* the other part buffer (NULL until needed) */
 	unsigned nparts;	/* parts handed over so far */
 	int begun;		/* begin() succeeded: abort on failure */
@@ -45,14 +50,29 @@ static int part_sum(const void *buf, size_t len, unsigned sums, struct ado_part_
 		return -1;
 	if ((sums & ADO_SUM_MD5) && EVP_Digest(buf, len, sum->md5, &n, EVP_md5(), NULL) != 1)
 		return -1;
+	if (sums & ADO_SUM_CRC64)
+		sum->crc64 = ado_crc64_nvme(0, buf, len);
 	return 0;
+}
+
+static unsigned char *part_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void part_unmap(unsigned char *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
 }
 
 static int send_part(struct upload *u, const unsigned char *buf, size_t len, unsigned index, struct ado_err *e)
 {
 	struct ado_part_sum sum;
 
-	if (part_sum(buf, len, u->sums, &sum) < 0)
+	if (part_sum(buf, len, u->part_sums, &sum) < 0)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum a part");
 	if (!u->begun) {
 		if (u->ops->begin(u->drv, e) < 0)
@@ -127,7 +147,7 @@ static int hand_over(struct upload *u, struct ado_err *e)
 
 	if (wait_idle(u, e) < 0)
 		return -1;
-	if (!u->spare && !(u->spare = malloc(u->part_size)))
+	if (!u->spare && !(u->spare = part_map(u->part_size)))
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory for an upload part");
 	if (!u->started) {
 		int rc = pthread_create(&u->tid, NULL, uploader, u);
@@ -145,7 +165,6 @@ static int hand_over(struct upload *u, struct ado_err *e)
 	u->spare = u->fill;	/* in flight: becomes the spare once the uploader is idle */
 	u->fill = b;
 	u->fill_len = 0;
-	u->fill_cap = u->part_size;
 	return 0;
 }
 
@@ -158,17 +177,9 @@ static int up_write(struct ado_writer *w, const void *buf, size_t n, struct ado_
 		size_t k;
 		if (u->fill_len == u->part_size && hand_over(u, e) < 0)
 			return -1;
-		if (u->fill_len == u->fill_cap) {
-			size_t ncap = u->fill_cap ? u->fill_cap * 4 : 256 * 1024;
-			unsigned char *nb;
-			if (ncap > u->part_size)
-				ncap = u->part_size;
-			if (!(nb = realloc(u->fill, ncap)))
-				return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory for an upload part");
-			u->fill = nb;
-			u->fill_cap = ncap;
-		}
-		k = u->fill_cap - u->fill_len;
+		if (!u->fill && !(u->fill = part_map(u->part_size)))
+			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory for an upload part");
+		k = u->part_size - u->fill_len;
 		if (k > n)
 			k = n;
 		memcpy(u->fill + u->fill_len, p, k);
@@ -185,7 +196,7 @@ static int up_close(struct ado_writer *w, struct ado_err *e)
 
 	if (u->nparts == 0) {
 		struct ado_part_sum sum;
-		if (part_sum(u->fill ? (const void *)u->fill : "", u->fill_len, u->sums, &sum) < 0)
+		if (part_sum(u->fill ? (const void *)u->fill : "", u->fill_len, u->whole_sums, &sum) < 0)
 			return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum an object");
 		if (u->ops->put_whole(u->drv, u->fill ? (const void *)u->fill : "", u->fill_len, &sum, e) < 0)
 			return -1;
@@ -215,8 +226,8 @@ static void up_free(struct ado_writer *w)
 	u->ops->free(u->drv);
 	pthread_mutex_destroy(&u->mu);
 	pthread_cond_destroy(&u->cv);
-	free(u->fill);
-	free(u->spare);
+	part_unmap(u->fill, u->part_size);
+	part_unmap(u->spare, u->part_size);
 	free(u);
 }
 
@@ -227,8 +238,8 @@ static const struct ado_writer_ops upload_ops = {
 	.free = up_free,
 };
 
-struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size, unsigned sums,
-					 struct ado_err *e)
+struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size,
+					 unsigned part_sums, unsigned whole_sums, struct ado_err *e)
 {
 	struct upload *u = calloc(1, sizeof(*u));
 	struct ado_writer *w;
@@ -241,7 +252,8 @@ struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void 
 	u->ops = ops;
 	u->drv = drv;
 	u->part_size = part_size ? part_size : ADO_PART_SIZE_DEFAULT;
-	u->sums = sums;
+	u->part_sums = part_sums;
+	u->whole_sums = whole_sums;
 	pthread_mutex_init(&u->mu, NULL);
 	pthread_cond_init(&u->cv, NULL);
 	if (!(w = ado_writer_new(&upload_ops, u, NULL))) {

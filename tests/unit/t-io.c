@@ -208,6 +208,46 @@ static void test_hash(void)
 	is_int(frees, 1, "freeing the hash writer frees its next");
 }
 
+/* CRC-64/NVME, bit by bit: the definition the fast paths must agree with */
+static uint64_t crc64_bits(const unsigned char *p, size_t n)
+{
+	uint64_t c = ~0ULL;
+
+	while (n--) {
+		c ^= *p++;
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x9a6c9329ac4bc9b5ULL & (0 - (c & 1)));
+	}
+	return ~c;
+}
+
+static void test_crc64(void)
+{
+	static unsigned char d[4100];
+	int fast_ok = 1, tables_ok = 1, split_ok = 1;
+
+	ok(ado_crc64_nvme(0, "123456789", 9) == 0xae8b14860a799888ULL, "crc64-nvme check value");
+	ok(ado_crc64_nvme_by_tables(0, "123456789", 9) == 0xae8b14860a799888ULL, "crc64-nvme check value, tables");
+	ok(ado_crc64_nvme(0, "", 0) == 0, "crc64 of nothing is 0");
+	for (size_t i = 0; i < sizeof(d); i++)
+		d[i] = (unsigned char)(i * 131 + (i >> 7));
+	for (size_t n = 0; n <= sizeof(d); n += n < 300 ? 1 : 37) {
+		uint64_t want = crc64_bits(d, n);
+		fast_ok &= ado_crc64_nvme(0, d, n) == want;
+		tables_ok &= ado_crc64_nvme_by_tables(0, d, n) == want;
+		for (size_t s = 0; s <= n; s += n / 3 + 1)
+			split_ok &= ado_crc64_nvme(ado_crc64_nvme(0, d, s), d + s, n - s) == want;
+	}
+	ok(fast_ok, "crc64: the fast path agrees with the definition at every length to %zu", sizeof(d));
+	ok(tables_ok, "crc64: the tables agree with the definition");
+	ok(split_ok, "crc64: continuing from a previous crc gives the crc of the whole");
+	{
+		uint64_t a = ado_crc64_nvme(0, d, sizeof(d));
+		d[2049] ^= 0x10;
+		ok(ado_crc64_nvme(0, d, sizeof(d)) != a, "crc64: one flipped bit changes it");
+	}
+}
+
 static void test_sinks(void)
 {
 	struct ado_err e;
@@ -800,6 +840,7 @@ int main(void)
 		return 1;
 	}
 	test_hash();
+	test_crc64();
 	test_meter();
 	test_sinks();
 	test_codecs();

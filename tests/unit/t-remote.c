@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 
+#include "io/io.h"
 #include "store/remote.h"
 
 #define PART 1000
@@ -15,7 +16,21 @@ struct fake {
 	unsigned begun, parts, committed, whole, aborted, freed;
 	int fail_part;		/* fail put_part with this index (-1: never) */
 	int sums_ok;
+	unsigned part_sums, whole_sums;	/* what the writer was made to compute */
 };
+
+/* the checksums asked for match the bytes; those not asked for are zero */
+static int sums_match(const void *buf, size_t len, unsigned sums, const struct ado_part_sum *sum)
+{
+	unsigned char sha[32], md5[16], zero[32] = { 0 };
+	unsigned int n;
+
+	EVP_Digest(buf, len, sha, &n, EVP_sha256(), NULL);
+	EVP_Digest(buf, len, md5, &n, EVP_md5(), NULL);
+	return memcmp(sum->sha256, (sums & ADO_SUM_SHA256) ? sha : zero, 32) == 0 &&
+	       memcmp(sum->md5, (sums & ADO_SUM_MD5) ? md5 : zero, 16) == 0 &&
+	       sum->crc64 == ((sums & ADO_SUM_CRC64) ? ado_crc64_nvme(0, buf, len) : 0);
+}
 
 static int f_begin(void *drv, struct ado_err *e)
 {
@@ -27,13 +42,10 @@ static int f_part(void *drv, unsigned index, const void *buf, size_t len, const 
 		  struct ado_err *e)
 {
 	struct fake *f = drv;
-	unsigned char want[32];
-	unsigned int n;
 
 	if ((int)index == f->fail_part)
 		return ado_err_set(e, ADO_E_NET, 0, "part %u refused", index);
-	EVP_Digest(buf, len, want, &n, EVP_sha256(), NULL);
-	if (memcmp(want, sum->sha256, 32) != 0)
+	if (!sums_match(buf, len, f->part_sums, sum))
 		f->sums_ok = 0;
 	if (index != f->parts || (size_t)index * PART != f->len)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "part %u out of order", index);
@@ -55,6 +67,8 @@ static int f_whole(void *drv, const void *buf, size_t len, const struct ado_part
 {
 	struct fake *f = drv;
 
+	if (!sums_match(buf, len, f->whole_sums, sum))
+		f->sums_ok = 0;
 	memcpy(f->obj, buf, len);
 	f->len = len;
 	f->whole++;
@@ -99,7 +113,8 @@ int main(void)
 	memset(&f, 0, sizeof(f));
 	f.fail_part = -1;
 	f.sums_ok = 1;
-	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, &e);
+	f.part_sums = f.whole_sums = ADO_SUM_SHA256;
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, ADO_SUM_SHA256, &e);
 	ok(w != NULL, "upload writer made");
 	for (size_t o = 0; o < sizeof(data); o += 333)
 		ado_writer_write(w, data + o, sizeof(data) - o < 333 ? sizeof(data) - o : 333, &e);
@@ -112,19 +127,42 @@ int main(void)
 	is_int(f.aborted, 0, "a committed upload is not aborted");
 	is_int(f.freed, 1, "driver state freed once");
 
+	/* Azure's shape: a CRC-64 on each block, an MD5 on a small blob */
+	memset(&f, 0, sizeof(f));
+	f.fail_part = -1;
+	f.sums_ok = 1;
+	f.part_sums = ADO_SUM_CRC64;
+	f.whole_sums = ADO_SUM_MD5;
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_CRC64, ADO_SUM_MD5, &e);
+	for (size_t o = 0; o < sizeof(data); o += 1000)
+		ado_writer_write(w, data + o, sizeof(data) - o < 1000 ? sizeof(data) - o : 1000, &e);
+	is_int(ado_writer_close(w, &e), 0, "blocks with CRC-64 commit");
+	ado_writer_free(w);
+	ok(f.committed == 6 && f.sums_ok, "each block carries its CRC-64 and nothing else");
+	f.part_sums = ADO_SUM_MD5;	/* the check itself must be able to fail */
+	f.sums_ok = 1;
+	{
+		struct ado_part_sum s = { .crc64 = ado_crc64_nvme(0, data, PART) };
+		f_part(&f, 99, data, PART, &s, &e);
+	}
+	ok(!f.sums_ok, "a part with the wrong kind of checksum is noticed by the fake");
+
 	/* small: one put_whole, no multipart */
 	memset(&f, 0, sizeof(f));
 	f.fail_part = -1;
-	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256 | ADO_SUM_MD5, &e);
+	f.sums_ok = 1;
+	f.whole_sums = ADO_SUM_MD5;
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_CRC64, ADO_SUM_MD5, &e);
 	ado_writer_write(w, "manifest", 8, &e);
 	is_int(ado_writer_close(w, &e), 0, "small object closes");
 	ado_writer_free(w);
 	ok(f.whole == 1 && f.begun == 0 && f.len == 8, "small object: one whole put, no begin");
+	ok(f.sums_ok, "a small object carries the whole-object checksum (MD5), not the part one");
 
 	/* free without close: aborted */
 	memset(&f, 0, sizeof(f));
 	f.fail_part = -1;
-	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, &e);
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, ADO_SUM_SHA256, &e);
 	ado_writer_write(w, data, 2500, &e);
 	ado_writer_free(w);
 	ok(f.begun == 1 && f.aborted == 1 && f.committed == 0, "free without close aborts the begun upload");
@@ -132,7 +170,7 @@ int main(void)
 	/* a part fails: reported on a later write or at close, and aborted on free */
 	memset(&f, 0, sizeof(f));
 	f.fail_part = 1;
-	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, &e);
+	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_SHA256, ADO_SUM_SHA256, &e);
 	{
 		int rc = 0;
 		ado_err_clear(&e);
