@@ -19,6 +19,7 @@
 
 #define SMALL_TIMEOUT_MS 60000L		/* a request without a streamed body */
 #define CONNECT_TIMEOUT_MS 10000L
+#define UPLOAD_BUFFER (512L * 1024)	/* libcurl's send buffer for a large body */
 #define STALL_SECONDS 60L		/* a streamed transfer slower than 1 KiB/s this long is dead */
 #define BACKOFF_BASE_MS 200L
 #define BACKOFF_CAP_MS 10000L
@@ -276,6 +277,10 @@ static CURLcode attempt_once(struct attempt *a, struct curl_slist *hl, char *err
 		SET(CURLOPT_READFUNCTION, on_read);
 		SET(CURLOPT_READDATA, a);
 		SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)(streamed ? r->read_len : r->body_len));
+		/* a part of megabytes in 512 KiB sends, not 64 KiB ones: an eighth
+		 * of the calls (and wakeups) for the same bytes */
+		if ((streamed ? r->read_len : r->body_len) > UPLOAD_BUFFER)
+			SET(CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFFER);
 	} else if (strcmp(r->method, "POST") == 0) {
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_READFUNCTION, on_read);
