@@ -119,6 +119,13 @@ const struct ado_artifact *ado_manifest_find(const struct ado_manifest *m, const
 	return NULL;
 }
 
+const struct ado_artifact *ado_manifest_index_of(const struct ado_manifest *m, const struct ado_artifact *a)
+{
+	const struct ado_artifact *ia = a->index ? ado_manifest_find(m, a->index) : NULL;
+
+	return ia && strcmp(ia->kind, "files-index") == 0 ? ia : NULL;
+}
+
 static void fmt_time(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -191,7 +198,8 @@ int ado_manifest_serialize(const struct ado_manifest *m, const unsigned char *ma
 		ado_json_kuint(&j, "stored_size", a->stored_size);
 		ado_json_kstr(&j, "stored_sha256", a->stored_sha256);
 		ado_json_kuint(&j, "plain_size", a->plain_size);
-		ado_json_kstr(&j, "plain_sha256", a->plain_sha256);
+		if (a->plain_sha256[0])	/* not recorded for a files tar: its index holds each file's hash */
+			ado_json_kstr(&j, "plain_sha256", a->plain_sha256);
 		if (a->index || a->file_count)
 			ado_json_kuint(&j, "file_count", a->file_count);
 		if (a->index)
@@ -421,10 +429,15 @@ static int f_node(struct pctx *c, yaml_node_t *map, const char *key, yaml_node_t
 	return 0;
 }
 
-static int f_sha(struct pctx *c, yaml_node_t *map, const char *key, char out[65])
+/* 64 lower-case hex digits; optional and absent: "" (null is not absent:
+ * a writer that records no hash leaves the member out) */
+static int f_sha(struct pctx *c, yaml_node_t *map, const char *key, int required, char out[65])
 {
 	char *s;
 
+	out[0] = '\0';
+	if (!required && !get(c->d, map, key))
+		return 0;
 	if (f_str(c, map, key, 1, &s) < 0)
 		return -1;
 	if (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64) {
@@ -521,14 +534,19 @@ static int parse_artifact(yaml_document_t *d, yaml_node_t *n, struct ado_artifac
 	free(comp);
 	comp = NULL;
 	if (f_bool(&c, n, "encrypted", &a->encrypted) < 0 || f_uint(&c, n, "stored_size", 1, &a->stored_size) < 0 ||
-	    f_uint(&c, n, "plain_size", 1, &a->plain_size) < 0 || f_sha(&c, n, "stored_sha256", a->stored_sha256) < 0 ||
-	    f_sha(&c, n, "plain_sha256", a->plain_sha256) < 0 ||
+	    f_uint(&c, n, "plain_size", 1, &a->plain_size) < 0 || f_sha(&c, n, "stored_sha256", 1, a->stored_sha256) < 0 ||
+	    f_sha(&c, n, "plain_sha256", strcmp(a->kind, "files") != 0, a->plain_sha256) < 0 ||
 	    f_uint(&c, n, "file_count", strcmp(a->kind, "files") == 0, &a->file_count) < 0 ||
 	    f_node(&c, n, "database", YAML_MAPPING_NODE, 0, &db) < 0)
 		goto fail;
 	if (a->encrypted != encrypted)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "%s says it is %sencrypted, the manifest says the backup is %s", c.where,
 				   a->encrypted ? "" : "not ", encrypted ? "encrypted" : "not");
+	/* a files tar may leave plain_sha256 out only because its index lists
+	 * every file's hash, checked as each file is restored */
+	if (strcmp(a->kind, "files") == 0 && !a->index && !a->plain_sha256[0])
+		return ado_err_set(e, ADO_E_FORMAT, 0, "%s: no plain_sha256 and no index to check its files against",
+				   c.where);
 	if (strcmp(a->kind, "files") == 0 && !a->index)
 		return ado_err_set(e, ADO_E_FORMAT, 0, "%s has no index", c.where);
 	if (db) {
@@ -552,16 +570,17 @@ fail:
 static int check_artifacts(const struct ado_manifest *m, struct ado_err *e)
 {
 	for (size_t i = 0; i < m->nartifacts; i++) {
-		const struct ado_artifact *a = &m->artifacts[i], *ia;
+		const struct ado_artifact *a = &m->artifacts[i];
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->artifacts[j].name, a->name) == 0)
 				return ado_err_set(e, ADO_E_FORMAT, 0, "manifest: artifact '%.200s' is listed twice", a->name);
-		if (!a->index)
+		if (!a->index || ado_manifest_index_of(m, a))
 			continue;
-		ia = ado_manifest_find(m, a->index);
-		if (!ia || strcmp(ia->kind, "files-index") != 0)
-			return ado_err_set(e, ADO_E_FORMAT, 0, "manifest: artifact '%.200s' names index '%.200s', which is not a files-index artifact of the backup",
+		if (!a->plain_sha256[0])
+			return ado_err_set(e, ADO_E_FORMAT, 0, "manifest: artifact '%.200s': no plain_sha256 and no index to check its files against ('%.200s' is not a files-index artifact of the backup)",
 					   a->name, a->index);
+		return ado_err_set(e, ADO_E_FORMAT, 0, "manifest: artifact '%.200s' names index '%.200s', which is not a files-index artifact of the backup",
+				   a->name, a->index);
 	}
 	return 0;
 }

@@ -38,7 +38,7 @@ struct ado_artifact {
 	uint64_t stored_size;
 	char stored_sha256[65];
 	uint64_t plain_size;
-	char plain_sha256[65];
+	char plain_sha256[65];	/* "" when not recorded: only a files tar with an index (its files' hashes) */
 	uint64_t file_count;	/* FILES: entries in the tar */
 	char *index;		/* FILES: name of the index artifact listing each file's size and hash */
 	/* DATABASE */
@@ -76,6 +76,9 @@ int ado_manifest_add_warning(struct ado_manifest *m, const char *fmt, ...) __att
 /* Record that target `name` failed in this run ("failed_targets"). */
 int ado_manifest_add_failed_target(struct ado_manifest *m, const char *name);
 const struct ado_artifact *ado_manifest_find(const struct ado_manifest *m, const char *name);
+/* The files-index artifact of m that a's index names, or NULL (no index, or
+ * it names no files-index artifact). */
+const struct ado_artifact *ado_manifest_index_of(const struct ado_manifest *m, const struct ado_artifact *a);
 
 /* Serialize. master may be NULL for an unencrypted backup (then "hmac": null). */
 int ado_manifest_serialize(const struct ado_manifest *m, const unsigned char *master, char **out, size_t *len,

@@ -1,4 +1,5 @@
-/* hash.c - the observe filter: byte count and SHA-256 of what passes through. */
+/* hash.c - the observe filter: byte count and SHA-256 of what passes through,
+ * or the byte count alone (no digest context) where a stream needs no hash. */
 #include "io/io.h"
 
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 #include <openssl/evp.h>
 
 struct hash_state {
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *ctx;	/* NULL: count only */
 	struct ado_digest *out;
 	uint64_t size;
 };
@@ -16,7 +17,7 @@ static int hash_write(struct ado_writer *w, const void *buf, size_t n, struct ad
 {
 	struct hash_state *st = w->state;
 
-	if (!EVP_DigestUpdate(st->ctx, buf, n))
+	if (st->ctx && !EVP_DigestUpdate(st->ctx, buf, n))
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot update 'sha256' digest");
 	st->size += n;
 	/* without a next the hash writer is a sink of its own (checksum only) */
@@ -29,9 +30,11 @@ static int hash_close(struct ado_writer *w, struct ado_err *e)
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	if (!EVP_DigestFinal_ex(st->ctx, md, &len) || len != 32)
-		return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot finish 'sha256' digest");
-	ado_hex(md, len, st->out->sha256);
+	if (st->ctx) {
+		if (!EVP_DigestFinal_ex(st->ctx, md, &len) || len != 32)
+			return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot finish 'sha256' digest");
+		ado_hex(md, len, st->out->sha256);
+	}
 	st->out->size = st->size;
 	return w->next ? ado_writer_close(w->next, e) : 0;
 }
@@ -53,7 +56,14 @@ static const struct ado_writer_ops hash_ops = {
 	.free = hash_free,
 };
 
-struct ado_writer *ado_hash_writer_new(struct ado_writer *next, struct ado_digest *out, struct ado_err *e)
+static const struct ado_writer_ops size_ops = {
+	.name = "size",
+	.write = hash_write,
+	.close = hash_close,
+	.free = hash_free,
+};
+
+static struct ado_writer *observe_new(struct ado_writer *next, struct ado_digest *out, int hash, struct ado_err *e)
 {
 	struct hash_state *st = calloc(1, sizeof(*st));
 	struct ado_writer *w = NULL;
@@ -62,14 +72,16 @@ struct ado_writer *ado_hash_writer_new(struct ado_writer *next, struct ado_diges
 		goto oom;
 	st->out = out;
 	memset(out, 0, sizeof(*out));
-	st->ctx = EVP_MD_CTX_new();
-	if (!st->ctx)
-		goto oom;
-	if (!EVP_DigestInit_ex(st->ctx, EVP_sha256(), NULL)) {
-		ado_err_set(e, ADO_E_INTERNAL, 0, "cannot start 'sha256' digest");
-		goto fail;
+	if (hash) {
+		st->ctx = EVP_MD_CTX_new();
+		if (!st->ctx)
+			goto oom;
+		if (!EVP_DigestInit_ex(st->ctx, EVP_sha256(), NULL)) {
+			ado_err_set(e, ADO_E_INTERNAL, 0, "cannot start 'sha256' digest");
+			goto fail;
+		}
 	}
-	w = ado_writer_new(&hash_ops, st, next);
+	w = ado_writer_new(hash ? &hash_ops : &size_ops, st, next);
 	if (!w)
 		goto oom;
 	return w;
@@ -80,6 +92,16 @@ fail:
 		EVP_MD_CTX_free(st->ctx);
 	free(st);
 	return NULL;
+}
+
+struct ado_writer *ado_hash_writer_new(struct ado_writer *next, struct ado_digest *out, struct ado_err *e)
+{
+	return observe_new(next, out, 1, e);
+}
+
+struct ado_writer *ado_size_writer_new(struct ado_writer *next, struct ado_digest *out, struct ado_err *e)
+{
+	return observe_new(next, out, 0, e);
 }
 
 void ado_sha256_hex(const void *buf, size_t n, char out[65])

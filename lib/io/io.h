@@ -72,11 +72,14 @@ int ado_pump(struct ado_reader *r, struct ado_writer *w, struct ado_err *e);
 /* --- observe --- */
 struct ado_digest {
 	uint64_t size;
-	char sha256[65];	/* lowercase hex, filled at close */
+	char sha256[65];	/* lowercase hex, filled at close ("" from a size writer) */
 };
 /* Pass-through writer counting bytes and hashing them (OpenSSL EVP SHA-256);
  * *out is filled when the writer is closed. out must outlive the writer. */
 struct ado_writer *ado_hash_writer_new(struct ado_writer *next, struct ado_digest *out, struct ado_err *e);
+/* The same counting bytes only: out->sha256 stays "" (for a stream whose
+ * content another check covers, so hashing it would be CPU spent twice). */
+struct ado_writer *ado_size_writer_new(struct ado_writer *next, struct ado_digest *out, struct ado_err *e);
 
 /* One-shot helpers. */
 void ado_sha256_hex(const void *buf, size_t n, char out[65]);

@@ -78,9 +78,11 @@ static size_t alive_count(const struct run *r)
 	return n;
 }
 
-/* head -> sha256(plain) -> [thread] -> compress -> [encrypt] -> sha256(stored) -> tee(destinations) */
-static int chain_open(struct run *r, const char *artifact, int threaded, unsigned flags, struct chain *c,
-		      struct ado_err *e)
+/* head -> sha256(plain) -> [thread] -> compress -> [encrypt] -> sha256(stored) -> tee(destinations)
+ * hash_plain 0: the plain bytes are counted, not hashed (c->plain.sha256 ""),
+ * for a files tar, whose index holds every file's SHA-256 */
+static int chain_open(struct run *r, const char *artifact, int threaded, int hash_plain, unsigned flags,
+		      struct chain *c, struct ado_err *e)
 {
 	struct ado_writer *sinks[MAX_DESTS], *w;
 	char path[1024];
@@ -130,7 +132,7 @@ static int chain_open(struct run *r, const char *artifact, int threaded, unsigne
 					  e)))
 		goto fail;
 	c->head = w;
-	if (!(w = ado_hash_writer_new(w, &c->plain, e)))
+	if (!(w = hash_plain ? ado_hash_writer_new(w, &c->plain, e) : ado_size_writer_new(w, &c->plain, e)))
 		goto fail;
 	c->head = w;
 	if (threaded) {
@@ -226,7 +228,11 @@ static int backup_files(struct run *r, const struct ado_target *t, struct ado_er
 		ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		goto out;
 	}
-	if (chain_open(r, tname, 1, 0, &tar, e) < 0 || chain_open(r, iname, 0, ADO_STORE_WRITE_META, &idx, e) < 0)
+	/* the tar's plain stream is not hashed: the index hashes each file in it
+	 * (checked as each is restored), the codec's checksum and the cipher's
+	 * tags check the stream, stored_sha256 the stored bytes */
+	if (chain_open(r, tname, 1, 0, 0, &tar, e) < 0 ||
+	    chain_open(r, iname, 0, 1, ADO_STORE_WRITE_META, &idx, e) < 0)
 		goto out;
 	r->fst = &st;
 	r->unreadable_told = 0;
@@ -281,7 +287,7 @@ static int backup_database(struct run *r, const struct ado_target *t, struct ado
 	if (ado_pg_connect(r->cfg, t->database, &pg, e) < 0 || ado_pg_dump_find(pg, &dump, &dump_version, e) < 0 ||
 	    ado_pg_snapshot_open(pg, t->tables, t->ntables, &snap, e) < 0)
 		goto out;
-	if (chain_open(r, name, 1, 0, &c, e) < 0)
+	if (chain_open(r, name, 1, 1, 0, &c, e) < 0)
 		goto out;
 	if (ado_pg_dump_spawn(pg, dump, snap, t->ntables == 0, &pid, &fd, e) < 0)
 		goto out;

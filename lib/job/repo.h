@@ -98,8 +98,11 @@ enum ado_read_depth {
 
 /* Stream one artifact through the read chain into sink (which is closed;
  * may be NULL for ADO_READ_STORED), then compare sizes and hashes with the
- * manifest: ADO_E_INTEGRITY naming the artifact on any difference. The sink
- * is owned by the chain (freed here). */
+ * manifest: ADO_E_INTEGRITY naming the artifact on any difference. A files
+ * tar without plain_sha256 has its plaintext counted, not hashed (its index
+ * checks each file: the caller's part); any other artifact without one is
+ * ADO_E_INTEGRITY before anything is read. The sink is owned by the chain
+ * (freed here, on every path). */
 int ado_repo_read_artifact(struct ado_store *s, const struct ado_manifest *m, const struct ado_artifact *a,
 			   struct ado_keyring *k, enum ado_read_depth depth, struct ado_writer *sink,
 			   struct ado_err *e);

@@ -70,6 +70,8 @@ orig = json.load(open(sys.argv[1]))
 db = copy.deepcopy(orig["artifacts"][1])
 db.update(name="db-x.pgdump", target="db-x", kind="database", source="x", format="pg_dump-custom")
 del db["index"], db["file_count"]
+# a dump has its plain_sha256 (a files tar leaves it out: its index hashes each file)
+db["plain_sha256"] = orig["artifacts"][0]["plain_sha256"]
 db["database"] = {"server_version": "15.1", "pg_dump_version": "15.1", "whole_database": True,
                   "tables": [{"name": "public.t", "rows": 3}]}
 enc = {"cipher": "AES-256-GCM", "kdf": "scrypt", "scrypt_log2n": 15, "scrypt_r": 8, "scrypt_p": 1,

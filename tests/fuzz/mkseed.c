@@ -4,7 +4,9 @@
  *   OUTDIR/artifact/  each FILE compressed four ways and encrypted with the
  *                     fixed test key as FUZZ_ID/FUZZ_ARTIFACT (first byte:
  *                     the compression, as fuzz-artifact.c reads it)
- *   OUTDIR/manifest/  manifests of a files and a database backup, encrypted
+ *   OUTDIR/manifest/  manifests of a files backup (its tar without
+ *                     plain_sha256, as written now, and with one, as older
+ *                     backups have it) and of a database backup, encrypted
  *                     (authenticated with the test key) and not (first
  *                     byte: the mode, as fuzz-manifest.c reads it)
  * The config corpus is the YAML files in examples/, copied by tests/fuzz/run. */
@@ -47,8 +49,11 @@ static char *slurp(const char *path, size_t *n)
 	return buf;
 }
 
-static void manifest_seed(const char *dir, const unsigned char *master, int db, int n)
+enum shape { FILES, FILES_OLD, DATABASE };
+
+static void manifest_seed(const char *dir, const unsigned char *master, enum shape shape, int n)
 {
+	int db = shape == DATABASE;
 	struct ado_manifest *m = ado_manifest_new();
 	struct ado_artifact *a;
 	char *text, name[64];
@@ -91,7 +96,8 @@ static void manifest_seed(const char *dir, const unsigned char *master, int db, 
 		a->file_count = 3;
 		a->index = strdup("files-fuzz.index.tsv");
 		memset(a->stored_sha256, 'c', 64);
-		memset(a->plain_sha256, 'd', 64);
+		if (shape == FILES_OLD)
+			memset(a->plain_sha256, 'd', 64);	/* now left out: the index hashes each file */
 	}
 	ado_manifest_add_warning(m, "file changed as we read it: 'x'");
 	if (ado_manifest_serialize(m, master, &text, &len, NULL) < 0)
@@ -145,9 +151,9 @@ int main(int argc, char **argv)
 		}
 		free(plain);
 	}
-	manifest_seed(argv[1], NULL, 0, 0);
-	manifest_seed(argv[1], master, 0, 1);
-	manifest_seed(argv[1], NULL, 1, 2);
-	manifest_seed(argv[1], master, 1, 3);
+	for (int shape = FILES; shape <= DATABASE; shape++) {
+		manifest_seed(argv[1], NULL, shape, 2 * shape);
+		manifest_seed(argv[1], master, shape, 2 * shape + 1);
+	}
 	return 0;
 }

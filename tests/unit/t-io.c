@@ -1,4 +1,4 @@
-/* t-io.c - lib/io: hash, sinks, tee, compression both ways, thread writer.
+/* t-io.c - lib/io: hash and size, sinks, tee, compression both ways, thread writer.
  * ADO_TEST_QUICK=1 shrinks the data sizes (for valgrind). */
 #include "tap.h"
 
@@ -206,6 +206,20 @@ static void test_hash(void)
 	is_int(e.sys_errno, ENOSPC, "... and its errno");
 	ado_writer_free(w);
 	is_int(frees, 1, "freeing the hash writer frees its next");
+
+	/* the size writer: the same count, no digest */
+	w = ado_size_writer_new(NULL, &d, &e);
+	ok(w && ado_writer_write(w, "a", 1, &e) == 0 && ado_writer_write(w, "bc", 2, &e) == 0 &&
+	   ado_writer_close(w, &e) == 0, "size writer without next takes writes");
+	is_int(d.size, 3, "size writer counts bytes");
+	is_str(d.sha256, "", "size writer leaves the digest empty");
+	ado_writer_free(w);
+	frees = 0;
+	w = ado_size_writer_new(fail_new("down", 2, 0, &frees), &d, &e);
+	is_int(ado_writer_write(w, "abc", 3, &e), -1, "size writer passes a downstream error up");
+	is_str(e.msg, "cannot write to 'down'", "... with the downstream message");
+	ado_writer_free(w);
+	is_int(frees, 1, "freeing the size writer frees its next");
 }
 
 /* CRC-64/NVME, bit by bit: the definition the fast paths must agree with */
