@@ -23,10 +23,14 @@ EOF
 wait_for() { local i; for i in $(seq 100); do compgen -G "$1" >/dev/null && return 0; sleep 0.1; done; return 1; }
 
 # --- a backup killed with -9 leaves .tmp files ---
+# (a 64 GiB hole to read keeps it busy until it is killed: without it the run
+# could finish before the first look)
+truncate -s 64G "$S/hole"
 ado-backup -c "$CFG" j >/dev/null 2>&1 &
 pid=$!
 check "the killed run had begun writing" wait_for "$T/dest/j/*/*.tmp.$pid.*"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
+rm -f "$S/hole"
 check "failing case: its .tmp files are there" compgen -G "$T/dest/j/*/*.tmp.*"
 dead=$(dirname "$(compgen -G "$T/dest/j/*/*.tmp.*" | head -1)")
 run 0 ado-backup -c "$CFG" -v j
