@@ -71,10 +71,17 @@ static int fsync_dir(const char *file, struct ado_err *e)
 }
 
 /* --- atomic writer --- */
+
+/* Writeback is started every FLUSH_AFTER bytes (sync_file_range, as
+ * PostgreSQL's backend_flush_after does), so the fsync at the end finds little
+ * left to write and the page cache does not fill with a backup's dirty pages. */
+#define FLUSH_AFTER (8 * 1024 * 1024)
+
 struct lwrite {
 	int fd;
 	char *final, *tmp;
 	int done;
+	off_t written, flushed;	/* bytes written; writeback started up to here */
 };
 
 static int lw_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
@@ -91,6 +98,12 @@ static int lw_write(struct ado_writer *w, const void *buf, size_t n, struct ado_
 		}
 		p += k;
 		n -= (size_t)k;
+		lw->written += k;
+	}
+	if (lw->written - lw->flushed >= FLUSH_AFTER) {
+		/* a hint: where it is not supported, the fsync at close does it all */
+		(void)sync_file_range(lw->fd, lw->flushed, lw->written - lw->flushed, SYNC_FILE_RANGE_WRITE);
+		lw->flushed = lw->written;
 	}
 	return 0;
 }
