@@ -1,7 +1,7 @@
 #!/bin/bash
 # S3 destinations against the pinned emulator (s3rver checks SigV4) behind the test proxy:
 # round trip, the aws CLI reading what we wrote, a wrong secret (one line, secret nowhere),
-# 5xx/SlowDown retried, a cut connection (nothing complete-looking, no orphan upload, the next
+# 5xx/SlowDown retried, a part damaged on the way refused by its signed SHA-256 and sent again, a cut connection (nothing complete-looking, no orphan upload, the next
 # run cleans up what a killed run left), listing in pages, retention on S3 over backups the
 # aws CLI uploaded in our layout (which we then list, verify and restore).
 . "$(dirname "$0")/../lib/test-lib.sh"
@@ -56,6 +56,30 @@ s3_fault "fail=50&status=500&code=InternalError"
 ADO_STORE_ATTEMPTS=2 run 1 ado-backup -c "$CFG" j
 expect_err "500 InternalError: injected by the test proxy (after 2 attempts)"
 s3_fault "fail=0"
+
+# --- a body damaged on the way: the proxy checks the signed SHA-256 as S3 does ---
+# (every request above passed that check; here one part, then every try, loses a bit)
+head -c 12000000 /dev/urandom >"$S/big"
+export ADO_S3_PART_SIZE=5242880
+s3_fault "garble=1"
+ADO_TRACE=1 run 0 ado-backup -c "$CFG" j
+expect_err "400 XAmzContentSHA256Mismatch"
+check "the damaged body was refused once" test "$(grep -c '"status": 400' "$T/proxy.log")" = 1
+bad=$(grep '"status": 400' "$T/proxy.log" | /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["path"])')
+check "... and the same part sent again and taken" sh -c "grep -F '\"path\": \"$bad\"' '$T/proxy.log' | grep -q '\"status\": 200'"
+rm -rf "$T/out"
+run 0 ado-restore -c "$CFG" --job j --to-dir "$T/out"
+check "the resent part is byte-exact" cmp "$S/big" "$T/out/big"
+before=$(ado-restore -c "$CFG" --list --job j | grep -c complete)
+s3_fault "garble=50"
+ADO_STORE_ATTEMPTS=2 run 1 ado-backup -c "$CFG" j
+expect_err "s3://bkt/pre/: UploadPart j/"
+expect_err "400 XAmzContentSHA256Mismatch: The provided 'x-amz-content-sha256' header does not match what was computed. (after 2 attempts)"
+s3_fault "garble=0"
+run 0 ado-restore -c "$CFG" --list --job j
+check "no new backup after the damaged run" test "$(printf '%s\n' "$out" | grep -c complete)" = "$before"
+unset ADO_S3_PART_SIZE
+rm -f "$S/big"
 
 # --- trace: method, object, status, bytes, time; never the signature ---
 ADO_TRACE=1 run 0 ado-restore -c "$CFG" --list --job j

@@ -6,12 +6,18 @@ the emulator does not:
     GET answers 403 InvalidObjectState until RestoreObject (POST ?restore) was sent; HEAD then
     carries x-amz-restore: ongoing-request="true" for RESTORE_POLLS more HEADs, then "false";
   - ListMultipartUploads and AbortMultipartUpload (s3rver: 501 / 405) over the uploads it saw begin;
+  - a body whose SHA-256 is not the x-amz-content-sha256 it was signed with answers 400
+    XAmzContentSHA256Mismatch, one whose MD5 is not its Content-MD5 400 BadDigest (S3 checks both;
+    s3rver checks neither);
   - faults, set through the control path /__ctl?fail=N&status=503&code=SlowDown (the next N requests
-    answer that) or /__ctl?cut=N (the Nth UploadPart from now: read half its body, then drop the
-    connection), and /__ctl?polls=K.
+    answer that), /__ctl?cut=N (the Nth UploadPart from now: read half its body, then drop the
+    connection), /__ctl?garble=N (the next N request bodies lose a bit on the way, as on a bad
+    link: the checks above then refuse them), and /__ctl?polls=K.
 Requests are forwarded as they came (the Host header too), so s3rver still checks SigV4.
 STATEFILE is appended one JSON line per request (method, path, status; with PROXY_LOG_HEADERS=1 in
 the environment also "headers", the request's headers as they came, to check what a client sends)."""
+import base64
+import hashlib
 import http.client
 import http.server
 import json
@@ -26,7 +32,7 @@ LOG_HEADERS = os.environ.get("PROXY_LOG_HEADERS") == "1"
 lock = threading.Lock()
 archived = {}  # key path -> {"requested": bool, "polls": int}
 uploads = {}   # upload id -> key path
-faults = {"fail": 0, "status": 503, "code": "SlowDown", "cut": 0, "polls": 0}
+faults = {"fail": 0, "status": 503, "code": "SlowDown", "cut": 0, "polls": 0, "garble": 0}
 
 
 def xml_error(code, msg):
@@ -68,7 +74,7 @@ class H(http.server.BaseHTTPRequestHandler):
         key = urllib.parse.unquote(u.path)
         if u.path == "/__ctl":
             with lock:
-                for k in ("fail", "cut", "polls"):
+                for k in ("fail", "cut", "polls", "garble"):
                     if k in q:
                         faults[k] = int(q[k][0])
                 for k in ("status", "code"):
@@ -125,6 +131,22 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.answer(403, xml_error("InvalidObjectState",
                                               "The operation is not valid for the object's storage class"))
         body = self.body()
+        if body:
+            with lock:
+                garble = faults["garble"] > 0
+                if garble:
+                    faults["garble"] -= 1
+            if garble:
+                body = body[:len(body) // 2] + bytes([body[len(body) // 2] ^ 0x01]) + body[len(body) // 2 + 1:]
+        want = self.headers.get("x-amz-content-sha256", "")
+        if len(want) == 64 and hashlib.sha256(body).hexdigest() != want.lower():
+            return self.answer(400, xml_error("XAmzContentSHA256Mismatch",
+                                              "The provided 'x-amz-content-sha256' header does not match what was computed."),
+                               [("Content-Type", "application/xml")])
+        md5 = self.headers.get("Content-MD5")
+        if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
+            return self.answer(400, xml_error("BadDigest", "The Content-MD5 you specified did not match what we received."),
+                               [("Content-Type", "application/xml")])
         klass = self.headers.get("x-amz-storage-class", "")
         status, headers, data = self.forward(body)
         if status < 300 and self.command == "PUT" and "partNumber" not in q and klass in ("GLACIER", "DEEP_ARCHIVE"):
