@@ -6,6 +6,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,43 @@ struct attempt {
 	int write_failed;
 };
 
+/* One libcurl handle per thread, kept for the thread's life: libcurl keeps
+ * the connection (and the TLS session) in it, so the parts of an upload, the
+ * pages of a listing and the ranges of a download go over one connection
+ * instead of a TCP and TLS handshake each. curl_easy_reset() before every
+ * attempt clears the options, not the connections. Freed when the thread
+ * ends (an uploader thread ends with its object). */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+static int handle_key_ok;
+
+static void handle_free(void *c)
+{
+	curl_easy_cleanup(c);
+}
+
+static void handle_key_init(void)
+{
+	handle_key_ok = pthread_key_create(&handle_key, handle_free) == 0;
+}
+
+/* the thread's handle, made on first use; NULL when out of memory */
+static CURL *thread_handle(void)
+{
+	CURL *c;
+
+	pthread_once(&handle_once, handle_key_init);
+	if (handle_key_ok && (c = pthread_getspecific(handle_key)) != NULL)
+		return c;
+	if (!(c = curl_easy_init()))
+		return NULL;
+	if (!handle_key_ok || pthread_setspecific(handle_key, c) != 0) {
+		curl_easy_cleanup(c);
+		return NULL;
+	}
+	return c;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -53,6 +91,24 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	a->mem += take;
 	a->mem_left -= take;
 	return take;
+}
+
+/* libcurl rewinds the body when a kept connection turned out closed and it
+ * sends the request again on a new one */
+static int on_seek(void *arg, curl_off_t off, int origin)
+{
+	struct attempt *a = arg;
+	const struct ado_sreq *r = a->r;
+
+	if (origin != SEEK_SET || off < 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (r->read)
+		return off == 0 && r->rewind && r->rewind(r->arg) == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK;
+	if ((size_t)off > r->body_len)
+		return CURL_SEEKFUNC_FAIL;
+	a->mem = (const char *)r->body + off;
+	a->mem_left = r->body_len - (size_t)off;
+	return CURL_SEEKFUNC_OK;
 }
 
 static size_t on_write(char *p, size_t size, size_t n, void *arg)
@@ -285,6 +341,8 @@ static CURLcode attempt_once(struct attempt *a, struct curl_slist *hl, char *err
 		SET(CURLOPT_UPLOAD, 1L);
 		SET(CURLOPT_READFUNCTION, on_read);
 		SET(CURLOPT_READDATA, a);
+		SET(CURLOPT_SEEKFUNCTION, on_seek);
+		SET(CURLOPT_SEEKDATA, a);
 		SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)(streamed ? r->read_len : r->body_len));
 		/* a part of megabytes in 512 KiB sends, not 64 KiB ones: an eighth
 		 * of the calls (and wakeups) for the same bytes */
@@ -294,6 +352,8 @@ static CURLcode attempt_once(struct attempt *a, struct curl_slist *hl, char *err
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_READFUNCTION, on_read);
 		SET(CURLOPT_READDATA, a);
+		SET(CURLOPT_SEEKFUNCTION, on_seek);
+		SET(CURLOPT_SEEKDATA, a);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(streamed ? r->read_len : r->body_len));
 	} else {
 		if (has_body)
@@ -348,7 +408,7 @@ int ado_sreq_do(const struct ado_sreq *r, struct ado_sresp *resp, struct ado_err
 			goto oom;
 		hl = tmp;
 	}
-	if (!(a.c = curl_easy_init()))
+	if (!(a.c = thread_handle()))
 		goto oom;
 	a.r = r;
 	a.resp = resp;
@@ -441,7 +501,7 @@ oom:
 out:
 	curl_slist_free_all(hl);
 	if (a.c)
-		curl_easy_cleanup(a.c);
+		curl_easy_reset(a.c);	/* drop our pointers (header list, callbacks); keep the connection */
 	return ret;
 }
 

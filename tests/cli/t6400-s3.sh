@@ -70,6 +70,22 @@ check "... and the same part sent again and taken" sh -c "grep -F '\"path\": \"$
 rm -rf "$T/out"
 run 0 ado-restore -c "$CFG" --job j --to-dir "$T/out"
 check "the resent part is byte-exact" cmp "$S/big" "$T/out/big"
+# the parts of one upload go over one kept connection, not a handshake each
+: >"$T/proxy.log"
+run 0 ado-backup -c "$CFG" j
+conns_of() { /usr/bin/python3 -c 'import json, sys
+c = {json.loads(l)["conn"] for l in open(sys.argv[1]) if "partNumber=" in json.loads(l)["path"]}
+print(len(c))' "$T/proxy.log"; }
+parts=$(grep -c 'partNumber=' "$T/proxy.log")
+check "three parts were sent" test "$parts" = 3
+check "... over one connection" test "$(conns_of)" = 1
+# a kept connection the server closed in between: the request goes again on a new one
+s3_fault "hangup=30"
+run 0 ado-backup -c "$CFG" j
+s3_fault "hangup=0"
+rm -rf "$T/out"
+run 0 ado-restore -c "$CFG" --job j --to-dir "$T/out"
+check "after hang-ups, the backup is byte-exact" cmp "$S/big" "$T/out/big"
 before=$(ado-restore -c "$CFG" --list --job j | grep -c complete)
 s3_fault "garble=50"
 ADO_STORE_ATTEMPTS=2 run 1 ado-backup -c "$CFG" j

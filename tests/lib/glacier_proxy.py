@@ -11,11 +11,13 @@ the emulator does not:
     s3rver checks neither);
   - faults, set through the control path /__ctl?fail=N&status=503&code=SlowDown (the next N requests
     answer that), /__ctl?cut=N (the Nth UploadPart from now: read half its body, then drop the
-    connection), /__ctl?garble=N (the next N request bodies lose a bit on the way, as on a bad
+    connection), /__ctl?hangup=N (after each of the next N answers, close the connection without a
+word, as a server does when a kept connection times out), /__ctl?garble=N (the next N request bodies lose a bit on the way, as on a bad
     link: the checks above then refuse them), and /__ctl?polls=K.
 Requests are forwarded as they came (the Host header too), so s3rver still checks SigV4.
-STATEFILE is appended one JSON line per request (method, path, status; with PROXY_LOG_HEADERS=1 in
-the environment also "headers", the request's headers as they came, to check what a client sends)."""
+STATEFILE is appended one JSON line per request (method, path, status, and "conn", the number of the
+TCP connection it came on; with PROXY_LOG_HEADERS=1 in the environment also "headers", the request's
+headers as they came, to check what a client sends)."""
 import base64
 import hashlib
 import http.client
@@ -32,7 +34,8 @@ LOG_HEADERS = os.environ.get("PROXY_LOG_HEADERS") == "1"
 lock = threading.Lock()
 archived = {}  # key path -> {"requested": bool, "polls": int}
 uploads = {}   # upload id -> key path
-faults = {"fail": 0, "status": 503, "code": "SlowDown", "cut": 0, "polls": 0, "garble": 0}
+conns = [0]    # connections accepted so far
+faults = {"fail": 0, "status": 503, "code": "SlowDown", "cut": 0, "polls": 0, "garble": 0, "hangup": 0}
 
 
 def xml_error(code, msg):
@@ -46,9 +49,15 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def setup(self):
+        super().setup()
+        with lock:
+            conns[0] += 1
+            self.conn = conns[0]
+
     def note(self, status):
         with open(STATE, "a") as f:
-            line = {"method": self.command, "path": self.path, "status": status}
+            line = {"method": self.command, "path": self.path, "status": status, "conn": self.conn}
             if LOG_HEADERS:
                 line["headers"] = dict(self.headers.items())
             f.write(json.dumps(line) + "\n")
@@ -63,6 +72,10 @@ class H(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
         self.note(status)
+        with lock:
+            if faults["hangup"] > 0 and not self.path.startswith("/__ctl"):
+                faults["hangup"] -= 1
+                self.close_connection = True
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -74,7 +87,7 @@ class H(http.server.BaseHTTPRequestHandler):
         key = urllib.parse.unquote(u.path)
         if u.path == "/__ctl":
             with lock:
-                for k in ("fail", "cut", "polls", "garble"):
+                for k in ("fail", "cut", "polls", "garble", "hangup"):
                     if k in q:
                         faults[k] = int(q[k][0])
                 for k in ("status", "code"):
