@@ -64,15 +64,43 @@ int ado_repo_list_ids(struct ado_store *s, const char *job, struct ado_backup_in
 	return 0;
 }
 
+struct manifest_scan {
+	struct ado_backup_info *v;
+	size_t n;
+};
+
+/* "ID/manifest.json" in a tree listing: that backup is complete */
+static int manifest_cb(const struct ado_store_entry *ent, void *arg)
+{
+	struct manifest_scan *ms = arg;
+	const char *slash = strchr(ent->name, '/');
+	struct ado_backup_info key, *hit;
+
+	if (!slash || strcmp(slash + 1, ADO_MANIFEST_NAME) != 0 || (size_t)(slash - ent->name) >= sizeof(key.id))
+		return 0;
+	snprintf(key.id, sizeof(key.id), "%.*s", (int)(slash - ent->name), ent->name);
+	if (ms->n && (hit = bsearch(&key, ms->v, ms->n, sizeof(*ms->v), by_id)) != NULL)
+		hit->complete = 1;
+	return 0;
+}
+
 int ado_repo_list(struct ado_store *s, const char *job, struct ado_backup_info **out, size_t *n, struct ado_err *e)
 {
 	struct list_ctx c = { 0 };
+	int tree;
 
 	if (ado_repo_list_ids(s, job, &c.v, &c.n, e) < 0)
 		return -1;
 	*out = NULL;
 	*n = 0;
-	for (size_t i = 0; i < c.n; i++) {
+	/* a remote store: one listing of every object says which backups have a
+	 * manifest (a job that keeps 2,880 backups would cost 2,880 HEADs) */
+	tree = c.n ? ado_store_list_tree(s, job, manifest_cb, &(struct manifest_scan){ c.v, c.n }, e) : 0;
+	if (tree < 0) {
+		free(c.v);
+		return -1;
+	}
+	for (size_t i = 0; tree == 1 && i < c.n; i++) {
 		char path[512];
 		int r;
 		snprintf(path, sizeof(path), "%s/%s/%s", job, c.v[i].id, ADO_MANIFEST_NAME);

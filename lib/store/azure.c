@@ -529,7 +529,9 @@ out:
 	return rc;
 }
 
-static int az_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
+/* entries below dir: one level (delim) or every blob at any depth */
+static int list_mode(struct ado_store *s, const char *dir, int delim, ado_store_list_cb cb, void *arg,
+		     struct ado_err *e)
 {
 	struct az *a = s->state;
 	char prefix[PATH_MAX];
@@ -544,7 +546,7 @@ static int az_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, v
 	while (rc == 0) {
 		struct az_page p;
 
-		if (list_page(s, prefix, 1, marker, &p, e) < 0) {
+		if (list_page(s, prefix, delim, marker, &p, e) < 0) {
 			rc = -1;
 			break;
 		}
@@ -575,6 +577,16 @@ static int az_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, v
 	}
 	free(marker);
 	return rc < 0 ? -1 : 0;
+}
+
+static int az_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
+{
+	return list_mode(s, dir, 1, cb, arg, e);
+}
+
+static int az_list_tree(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
+{
+	return list_mode(s, dir, 0, cb, arg, e);
 }
 
 /* ---- delete ---- */
@@ -736,6 +748,7 @@ static const struct ado_store_ops az_ops = {
 	.open_write = az_open_write,
 	.open_read = az_open_read,
 	.list = az_list,
+	.list_tree = az_list_tree,
 	.remove = az_remove,
 	.remove_tree = az_remove_tree,
 	.exists = az_exists,

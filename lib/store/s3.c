@@ -593,6 +593,13 @@ static int s3_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, v
 	return list_keys(s, dir, 1, list_one, &la, e);
 }
 
+static int s3_list_tree(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
+{
+	struct list_arg la = { cb, arg };
+
+	return list_keys(s, dir, 0, list_one, &la, e);
+}
+
 /* --- remove -------------------------------------------------------------------- */
 
 static int s3_remove(struct ado_store *s, const char *path, struct ado_err *e)
@@ -865,6 +872,7 @@ static const struct ado_store_ops s3_ops = {
 	.open_write = s3_open_write,
 	.open_read = s3_open_read,
 	.list = s3_list,
+	.list_tree = s3_list_tree,
 	.remove = s3_remove,
 	.remove_tree = s3_remove_tree,
 	.exists = s3_exists,

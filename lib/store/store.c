@@ -62,6 +62,11 @@ int ado_store_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, v
 	return s->ops->list(s, dir, cb, arg, e);
 }
 
+int ado_store_list_tree(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
+{
+	return s->ops->list_tree ? s->ops->list_tree(s, dir, cb, arg, e) : 1;
+}
+
 int ado_store_remove(struct ado_store *s, const char *path, struct ado_err *e)
 {
 	return s->ops->remove(s, path, e);

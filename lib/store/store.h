@@ -59,6 +59,10 @@ struct ado_store_ops {
 	int (*remove_tree)(struct ado_store *s, const char *dir, struct ado_err *e);
 	/* 1 exists, 0 not, -1 error; size may be NULL */
 	int (*exists)(struct ado_store *s, const char *path, uint64_t *size, struct ado_err *e);
+	/* Optional (NULL: the caller lists folder by folder): every object below
+	 * folder dir, at any depth, its name the path below dir ("ID/manifest.json");
+	 * one paged listing where the folder-by-folder way costs a request per folder */
+	int (*list_tree)(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e);
 	/* Optional (NULL: every object is online): can path be read now? */
 	int (*readable)(struct ado_store *s, const char *path, enum ado_readable *state, struct ado_err *e);
 	/* Optional (NULL: nothing to do): ask for an archived object to be readable
@@ -98,6 +102,8 @@ int ado_store_open_read(struct ado_store *s, const char *path, struct ado_reader
 long ado_store_tmp_pid(const char *name);
 
 int ado_store_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e);
+/* The optional list_tree: 1 (nothing listed) when the driver has none. */
+int ado_store_list_tree(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e);
 int ado_store_remove(struct ado_store *s, const char *path, struct ado_err *e);
 int ado_store_remove_tree(struct ado_store *s, const char *dir, struct ado_err *e);
 int ado_store_exists(struct ado_store *s, const char *path, uint64_t *size, struct ado_err *e);

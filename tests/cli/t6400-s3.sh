@@ -135,6 +135,17 @@ ADO_S3_LIST_MAX=2 run 0 ado-restore -c "$CFG" --list --job j
 check "paged listing (max-keys 2) equals the one-page listing" test "$out" = "$one"
 check "more than two backups, so more than one page" test "$(printf '%s\n' "$one" | grep -c 's3://')" -gt 2
 
+# --- which backups are complete: from one listing of the job, not a HEAD per backup ---
+aws_cli s3 cp --quiet "$T/cfg.yml" "s3://bkt/pre/j/20200102T000000Z/files-x.tar.zst" >/dev/null
+: >"$T/proxy.log"
+run 0 ado-restore -c "$CFG" --list --job j
+nb=$(printf '%s\n' "$out" | grep -c 's3://')
+check "the backups are listed" test "$nb" -gt 3
+check "... without a HEAD of each manifest" test "$(grep '"method": "HEAD"' "$T/proxy.log" | grep -c manifest.json)" = 0
+check "the folder without a manifest is listed as incomplete" sh -c "printf '%s\n' \"\$1\" | grep 20200102T000000Z | grep -q incomplete" _ "$out"
+check "failing case: the complete ones are not" test "$(printf '%s\n' "$out" | grep -c incomplete)" = 1
+aws_cli s3 rm --quiet --recursive "s3://bkt/pre/j/20200102T000000Z/" >/dev/null
+
 # --- retention on S3, over backups the aws CLI uploaded in our layout ---
 LCFG=$T/local.yml
 cat >"$LCFG" <<EOF
