@@ -142,6 +142,8 @@ int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part 
 	size_t checked = 0, keys = 0;
 	int created = 0, exists = 0, rc = -1;
 
+	if (o->failed_part)
+		*o->failed_part = -1;
 	if (n < 1 || n > 16)
 		return ado_err_set(e, ADO_E_USAGE, 0, "a database from %zu parts: 1 to 16 jobs", n);
 	for (size_t i = 0; i < n; i++)
@@ -184,10 +186,12 @@ int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part 
 	created = 1;
 	for (size_t i = 0; i < n; i++) {
 		size_t nk = 0, c = 0;
-		if (restore_part(admin, newdb, parts, n, i, k, o, fksql[i], sizeof(fksql[i]), &nk, e) < 0)
+		if (restore_part(admin, newdb, parts, n, i, k, o, fksql[i], sizeof(fksql[i]), &nk, e) < 0 ||
+		    ado_db_check_database(admin, newdb, parts[i].a, NULL, 0, 0, &c, e) < 0) {
+			if (o->failed_part)
+				*o->failed_part = (int)i;
 			goto out;
-		if (ado_db_check_database(admin, newdb, parts[i].a, NULL, 0, 0, &c, e) < 0)
-			goto out;
+		}
 		keys += nk;
 		checked += c;
 		files[i] = fksql[i];

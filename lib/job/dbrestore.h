@@ -39,6 +39,9 @@ struct ado_db_restore_opts {
 	const char *tmp_dir;
 	void (*say)(void *arg, const char *msg);	/* steps, for --dry-run and progress */
 	void *say_arg;
+	/* ado_pg_restore_parts: when not NULL, the index of the part whose
+	 * restore or row count failed, -1 when none did (or all: the keys) */
+	int *failed_part;
 };
 
 /* ado-restore --target DB: restore into a NEW database, check it like verify,
