@@ -1,8 +1,7 @@
-/* parts.c - ado-restore --job A --job B --target DB: pick each job's part,
- * check everything that could stop the restore, then one lib call. */
+/* parts.c - ado-restore --job A --job B --target DB: lib picks and checks
+ * each job's part (ado_db_parts_select) and rebuilds the database from them;
+ * here the --json report and the exit status. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "ado.h"
@@ -10,23 +9,7 @@
 #include "base/log.h"
 #include "base/sig.h"
 #include "job/dbrestore.h"
-#include "job/repo.h"
-#include "job/restore.h"
 #include "restore.h"
-
-#define MAX_PARTS 16
-
-/* Does the job back up database `target` at all (its config, not its backups)? */
-static int job_has_database(const struct ado_job *jb, const char *target)
-{
-	for (size_t i = 0; i < jb->ntargets; i++) {
-		const struct ado_target *t = &jb->targets[i];
-		if (t->kind == ADO_TARGET_DATABASE &&
-		    (strcmp(t->database, target) == 0 || (t->name && strcmp(t->name, target) == 0)))
-			return 1;
-	}
-	return 0;
-}
 
 static void time_text(const struct ado_manifest *m, char *ts, size_t len)
 {
@@ -81,84 +64,21 @@ static int exit_for(const struct ado_err *e)
 int restore_parts(const struct ado_config *cfg, char *const *jobs, size_t njobs, time_t before, const char *target,
 		  const char *to_db, int pjobs, int force, int dry, struct ado_keyring *k)
 {
-	struct ado_db_part parts[MAX_PARTS] = { 0 };
-	struct ado_manifest *ms[MAX_PARTS] = { 0 };
-	struct ado_db_restore_opts o = { 0 };
+	struct ado_db_parts parts;
+	struct ado_db_restore_opts o;
 	struct ado_err e;
 	char aside[4096] = "";
-	int status = ADO_EXIT_FAIL;
+	int status = ADO_EXIT_OK;
 
 	ado_err_clear(&e);
-	if (njobs > MAX_PARTS) {
-		ado_error("a database from %zu jobs: at most %d", njobs, MAX_PARTS);
-		return ADO_EXIT_USAGE;
-	}
-	/* every job first, from the config alone: a usage error touches nothing */
-	for (size_t i = 0; i < njobs; i++) {
-		const struct ado_job *jb = ado_config_job(cfg, jobs[i]);
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(jobs[i], jobs[j]) == 0) {
-				ado_error("job '%s' is given twice", jobs[i]);
-				return ADO_EXIT_USAGE;
-			}
-		if (!jb) {
-			ado_error("no job '%s' in '%s'", jobs[i], cfg->path ? cfg->path : "the config");
-			ado_hint("ado-restore --list shows the jobs and their backups");
-			return ADO_EXIT_USAGE;
-		}
-		if (!job_has_database(jb, target)) {
-			ado_error("job '%s' backs up no database '%s'", jobs[i], target);
-			ado_hint("give only the jobs whose targets hold tables of '%s'", target);
-			return ADO_EXIT_USAGE;
-		}
-	}
-	/* then each job's part: the newest complete backup that holds the target */
-	for (size_t i = 0; i < njobs; i++) {
-		char *id = NULL;
-		struct ado_store *s = NULL;
-		const struct ado_artifact *pick = NULL;
-		if (ado_restore_select(cfg, jobs[i], NULL, before, target, NULL, k, &s, &id, &e) < 0 ||
-		    ado_repo_manifest(s, jobs[i], id, k, ado_repo_auth_required(cfg, jobs[i], k), &ms[i], NULL, &e) < 0) {
-			free(id);
-			ado_store_free(s);
-			goto fail;
-		}
-		parts[i].s = s;
-		parts[i].m = ms[i];
-		if (ms[i]->encrypted && !k) {
-			ado_error("backup '%s/%s' is encrypted and no key is configured", jobs[i], id);
-			ado_hint("set key_file in the config, ADO_KEY_FILE or ADO_PASSPHRASE");
-			free(id);
-			status = ADO_EXIT_USAGE;
-			goto out;
-		}
-		free(id);
-		for (size_t a = 0; a < ms[i]->nartifacts; a++)
-			if (strcmp(ms[i]->artifacts[a].kind, "database") == 0 && ado_artifact_matches(&ms[i]->artifacts[a], target))
-				pick = &ms[i]->artifacts[a];
-		if (!pick) {
-			ado_err_set(&e, ADO_E_NOTFOUND, 0, "backup '%s/%s' has no database target '%s'", jobs[i], ms[i]->id,
-				    target);
-			goto fail;
-		}
-		parts[i].a = pick;
-		if (ado_repo_check_readable(cfg, s, ms[i], target, &e) < 0 || ado_repo_check_sums(s, ms[i], &e) < 0)
-			goto fail;
-	}
 	o = db_opts(to_db, pjobs, force, dry, aside, sizeof(aside));
-	if (ado_pg_restore_parts(cfg, parts, njobs, k, &o, &e) < 0)
-		goto fail;
-	if (json_out)
-		report_json(parts, njobs, to_db ? to_db : parts[0].a->source, aside, dry);
-	status = ADO_EXIT_OK;
-	goto out;
-fail:
-	ado_log_err(&e);
-	status = exit_for(&e);
-out:
-	for (size_t i = 0; i < njobs && i < MAX_PARTS; i++) {
-		ado_manifest_free(ms[i]);
-		ado_store_free(parts[i].s);
+	if (ado_db_parts_select(cfg, jobs, njobs, before, target, k, &parts, &e) < 0 ||
+	    ado_pg_restore_parts(cfg, parts.part, parts.n, k, &o, &e) < 0) {
+		ado_log_err(&e);
+		status = exit_for(&e);
+	} else if (json_out) {
+		report_json(parts.part, parts.n, to_db ? to_db : parts.part[0].a->source, aside, dry);
 	}
+	ado_db_parts_free(&parts);
 	return status;
 }

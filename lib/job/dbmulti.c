@@ -8,7 +8,11 @@
  * to keep is written aside (a second 0600 file) before the dump is removed.
  * When every part's rows are in and counted, all those keys are added in one
  * psql transaction, checked against every part's rows. Only then is the new
- * database swapped in, exactly as a whole-database restore. */
+ * database swapped in, exactly as a whole-database restore.
+ *
+ * Which backup of each job makes a part (ado_db_parts_select) is chosen here
+ * too, so that ado-restore --job A --job B and an ado-recover step with
+ * `jobs:` choose and check alike. */
 #include "job/dbint.h"
 
 #include <limits.h>
@@ -18,6 +22,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "job/repo.h"
 #include "job/restore.h"
 
 static time_t taken(const struct ado_manifest *m)
@@ -137,6 +142,8 @@ int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part 
 	size_t checked = 0, keys = 0;
 	int created = 0, exists = 0, rc = -1;
 
+	if (o->failed_part)
+		*o->failed_part = -1;
 	if (n < 1 || n > 16)
 		return ado_err_set(e, ADO_E_USAGE, 0, "a database from %zu parts: 1 to 16 jobs", n);
 	for (size_t i = 0; i < n; i++)
@@ -179,10 +186,12 @@ int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part 
 	created = 1;
 	for (size_t i = 0; i < n; i++) {
 		size_t nk = 0, c = 0;
-		if (restore_part(admin, newdb, parts, n, i, k, o, fksql[i], sizeof(fksql[i]), &nk, e) < 0)
+		if (restore_part(admin, newdb, parts, n, i, k, o, fksql[i], sizeof(fksql[i]), &nk, e) < 0 ||
+		    ado_db_check_database(admin, newdb, parts[i].a, NULL, 0, 0, &c, e) < 0) {
+			if (o->failed_part)
+				*o->failed_part = (int)i;
 			goto out;
-		if (ado_db_check_database(admin, newdb, parts[i].a, NULL, 0, 0, &c, e) < 0)
-			goto out;
+		}
 		keys += nk;
 		checked += c;
 		files[i] = fksql[i];
@@ -207,4 +216,102 @@ out:
 		ado_db_drop_unfinished(admin, db, newdb, o);
 	ado_pg_free(admin);
 	return rc;
+}
+
+/* ---- the parts: each job's backup ---- */
+
+/* Does the job back up database `target` at all (its config, not its backups)? */
+static int job_has_database(const struct ado_job *jb, const char *target)
+{
+	for (size_t i = 0; i < jb->ntargets; i++) {
+		const struct ado_target *t = &jb->targets[i];
+		if (t->kind == ADO_TARGET_DATABASE &&
+		    (strcmp(t->database, target) == 0 || (t->name && strcmp(t->name, target) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
+int ado_db_parts_check(const struct ado_config *cfg, char *const *jobs, size_t njobs, const char *target,
+		       struct ado_err *e)
+{
+	if (njobs == 0)
+		return ado_err_set(e, ADO_E_USAGE, 0, "a database from no job: name its jobs");
+	if (njobs > ADO_DB_PARTS_MAX)
+		return ado_err_set(e, ADO_E_USAGE, 0, "a database from %zu jobs: at most %d", njobs, ADO_DB_PARTS_MAX);
+	for (size_t i = 0; i < njobs; i++) {
+		const struct ado_job *jb = ado_config_job(cfg, jobs[i]);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(jobs[i], jobs[j]) == 0)
+				return ado_err_set(e, ADO_E_USAGE, 0, "job '%s' is given twice", jobs[i]);
+		if (!jb) {
+			ado_err_set(e, ADO_E_USAGE, 0, "no job '%s' in '%s'", jobs[i], cfg->path ? cfg->path : "the config");
+			return ado_err_hint(e, "ado-restore --list shows the jobs and their backups");
+		}
+		if (!job_has_database(jb, target)) {
+			ado_err_set(e, ADO_E_USAGE, 0, "job '%s' backs up no database '%s'", jobs[i], target);
+			return ado_err_hint(e, "give only the jobs whose targets hold tables of '%s'", target);
+		}
+	}
+	return 0;
+}
+
+/* Part i of out: job's chosen backup, its manifest and artifact, checked. */
+static int select_part(const struct ado_config *cfg, const char *job, time_t before, const char *target,
+		       struct ado_keyring *k, struct ado_db_parts *out, size_t i, struct ado_err *e)
+{
+	struct ado_db_part *p = &out->part[i];
+	char *id = NULL;
+	int rc = -1;
+
+	if (ado_restore_select(cfg, job, NULL, before, target, NULL, k, &p->s, &id, e) < 0 ||
+	    ado_repo_manifest(p->s, job, id, k, ado_repo_auth_required(cfg, job, k), &out->m[i], NULL, e) < 0)
+		goto out;
+	p->m = out->m[i];
+	if (p->m->encrypted && !k) {
+		ado_err_set(e, ADO_E_USAGE, 0, "backup '%s/%s' is encrypted and no key is configured", job, id);
+		ado_err_hint(e, "set key_file in the config, ADO_KEY_FILE or ADO_PASSPHRASE");
+		goto out;
+	}
+	for (size_t a = 0; a < p->m->nartifacts; a++)
+		if (strcmp(p->m->artifacts[a].kind, "database") == 0 && ado_artifact_matches(&p->m->artifacts[a], target))
+			p->a = &p->m->artifacts[a];
+	if (!p->a) {
+		ado_err_set(e, ADO_E_NOTFOUND, 0, "backup '%s/%s' has no database target '%s'", job, p->m->id, target);
+		goto out;
+	}
+	if (ado_repo_check_readable(cfg, p->s, p->m, target, e) < 0 || ado_repo_check_sums(p->s, p->m, e) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(id);
+	return rc;
+}
+
+int ado_db_parts_select(const struct ado_config *cfg, char *const *jobs, size_t njobs, time_t before,
+			const char *target, struct ado_keyring *k, struct ado_db_parts *out, struct ado_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	/* every job first, from the config alone: a usage error touches nothing */
+	if (ado_db_parts_check(cfg, jobs, njobs, target, e) < 0)
+		return -1;
+	for (size_t i = 0; i < njobs; i++) {
+		out->n = i + 1;	/* what the part holds so far is freed with the rest */
+		if (select_part(cfg, jobs[i], before, target, k, out, i, e) < 0) {
+			ado_db_parts_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void ado_db_parts_free(struct ado_db_parts *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		ado_manifest_free(p->m[i]);
+		ado_store_free(p->part[i].s);
+	}
+	memset(p, 0, sizeof(*p));
 }

@@ -4,6 +4,7 @@
 #define ADO_DBRESTORE_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "format/crypt.h"
@@ -38,6 +39,9 @@ struct ado_db_restore_opts {
 	const char *tmp_dir;
 	void (*say)(void *arg, const char *msg);	/* steps, for --dry-run and progress */
 	void *say_arg;
+	/* ado_pg_restore_parts: when not NULL, the index of the part whose
+	 * restore or row count failed, -1 when none did (or all: the keys) */
+	int *failed_part;
 };
 
 /* ado-restore --target DB: restore into a NEW database, check it like verify,
@@ -72,5 +76,38 @@ struct ado_db_part {
  * must be empty. */
 int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part *parts, size_t n,
 			 struct ado_keyring *k, const struct ado_db_restore_opts *o, struct ado_err *e);
+
+/* At most this many jobs make one database. */
+#define ADO_DB_PARTS_MAX 16
+
+/* The parts chosen for one database from several jobs (ado_db_parts_select),
+ * in the order of the jobs given: each part's store and manifest are owned
+ * here (m[i] is part[i].m), freed by ado_db_parts_free. */
+struct ado_db_parts {
+	struct ado_db_part part[ADO_DB_PARTS_MAX];
+	struct ado_manifest *m[ADO_DB_PARTS_MAX];
+	size_t n;
+};
+
+/* Can jobs[0..njobs) make database `target` together? From the config
+ * alone, touching nothing: 1 to ADO_DB_PARTS_MAX jobs, none given twice,
+ * each in the config and backing up `target` (a database: target, or its
+ * name:). Else ADO_E_USAGE ("job 'J' backs up no database 'DB'", with a hint). */
+int ado_db_parts_check(const struct ado_config *cfg, char *const *jobs, size_t njobs, const char *target,
+		       struct ado_err *e);
+
+/* ado_db_parts_check, then each job's part, in order: its newest complete
+ * backup that holds `target` (the newest at or before `before` when not 0)
+ * on the first of its destinations that has one, its manifest (authenticated
+ * as ado_repo_auth_required says), the artifact of `target` in it, readable
+ * now (else ADO_E_ARCHIVED with the thaw command as the hint) and listed
+ * exactly in SHA256SUMS. An encrypted backup without k is ADO_E_USAGE. The
+ * first failure stops the choice (e names the job and backup); nothing is
+ * restored or changed. On success *out holds the parts for
+ * ado_pg_restore_parts; free them with ado_db_parts_free on every path. */
+int ado_db_parts_select(const struct ado_config *cfg, char *const *jobs, size_t njobs, time_t before,
+			const char *target, struct ado_keyring *k, struct ado_db_parts *out, struct ado_err *e);
+/* Free the stores and manifests of p and empty it; accepts NULL. */
+void ado_db_parts_free(struct ado_db_parts *p);
 
 #endif

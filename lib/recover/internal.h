@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "format/crypt.h"
+#include "job/dbrestore.h"
 #include "recover/recover.h"
 
 /* ---- YAML (plan.c): error style of the config, file:line:col ---- */
@@ -73,9 +74,16 @@ struct rc_exec {
 	size_t nextra;
 	/* filled by each step */
 	char tail[1024];	/* last output of a run: step, one line */
-	time_t backup_time;	/* restore steps: the snapshot time of the backup used */
-	char backup_ref[512];
+	time_t backup_time;	/* restore steps: the snapshot time of the backup used (of several: the oldest) */
+	char backup_ref[512];	/* and its "DEST/JOB/ID" */
+	char part_refs[ADO_DB_PARTS_MAX][512];	/* restore_database with jobs: each part's, in their order */
+	size_t nparts;
 };
+/* What a step needs of the config and the run's options, checked before
+ * anything runs: a restore_database with jobs: can make its database
+ * (ado_db_parts_check) and the run chooses no --backup ID. 0, or -1 with
+ * ADO_E_USAGE (the caller names the step). */
+int rc_step_check(const struct rc_exec *x, const struct ado_step *s, struct ado_err *e);
 /* Run one step for real; 0 done, -1 failed (e says why). */
 int rc_step_exec(struct rc_exec *x, const struct ado_step *s, struct ado_err *e);
 /* What --dry-run prints for a step (with the backup and its age). */

@@ -203,14 +203,41 @@ static int parse_argv(struct rc_yaml *y, const yaml_node_t *n, struct ado_step *
 	return 0;
 }
 
+/* restore_database jobs: a list of 2 to ADO_DB_PARTS_MAX job names (the
+ * config checks them before the run: rc_step_check). */
+static int parse_jobs(struct rc_yaml *y, const yaml_node_t *n, const char *what, struct ado_step *s)
+{
+	size_t cnt = n->type == YAML_SEQUENCE_NODE ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start)
+						   : 0;
+
+	if (n->type != YAML_SEQUENCE_NODE || cnt < 2 || cnt > ADO_DB_PARTS_MAX) {
+		char found[32];
+		snprintf(found, sizeof(found), "a list of %zu", cnt);
+		rc_yaml_err(y, n, "expected a list of 2 to %d jobs for %s, found %s", ADO_DB_PARTS_MAX, what,
+			    n->type != YAML_SEQUENCE_NODE ? node_desc(n) : found);
+		return ado_err_hint(y->e, "one job's backup of a database: 'job: NAME'; one database from several "
+				    "jobs: 'jobs: [A, B]'");
+	}
+	if (!(s->jobs = calloc(cnt + 1, sizeof(*s->jobs))))
+		return ado_err_set(y->e, ADO_E_NOMEM, 0, "out of memory");
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		char fw[160];
+		snprintf(fw, sizeof(fw), "a job of %s", what);
+		if (rc_yaml_str(y, rc_yaml_node(y, *it), fw, &s->jobs[s->njobs]) < 0)
+			return -1;
+		s->njobs++;
+	}
+	return 0;
+}
+
 /* The value of a built-in kind: a scalar (its main field) or a mapping of its fields. */
 static int parse_kind_value(struct rc_yaml *y, const yaml_node_t *n, const char *kname, struct ado_step *s)
 {
 	static const char *const fields[] = { "job", "database", "target", "to", "force", "level", "url", "expect",
-					      "tries", "interval", "timeout", "message", "severity", "status", NULL };
+					      "tries", "interval", "timeout", "message", "severity", "status", "jobs", NULL };
 	/* which fields each kind takes, as a bit set over fields[] */
 	static const unsigned allowed[] = {
-		[ADO_STEP_RESTORE_DATABASE] = 1 | 2 | 8 | 16,
+		[ADO_STEP_RESTORE_DATABASE] = 1 | 2 | 8 | 16 | 16384,
 		[ADO_STEP_RESTORE_FILES] = 1 | 4 | 8 | 16,
 		[ADO_STEP_VERIFY] = 1 | 32,
 		[ADO_STEP_HEALTH] = 64 | 128 | 256 | 512 | 1024,
@@ -218,8 +245,8 @@ static int parse_kind_value(struct rc_yaml *y, const yaml_node_t *n, const char 
 		[ADO_STEP_READ_ONLY] = 2 | 16,
 		[ADO_STEP_READ_WRITE] = 2,
 	};
-	const char *keys[16];
-	yaml_node_t *v[16];
+	const char *keys[17];
+	yaml_node_t *v[17];
 	char what[96];
 	size_t nk = 0;
 
@@ -252,7 +279,8 @@ static int parse_kind_value(struct rc_yaml *y, const yaml_node_t *n, const char 
 		    (strcmp(k, "interval") == 0 && rc_yaml_duration(y, v[i], fw, &s->interval) < 0) ||
 		    (strcmp(k, "timeout") == 0 && rc_yaml_duration(y, v[i], fw, &s->timeout) < 0) ||
 		    (strcmp(k, "message") == 0 && rc_yaml_str(y, v[i], fw, &s->message) < 0) ||
-		    (strcmp(k, "status") == 0 && rc_yaml_str(y, v[i], fw, &s->status) < 0))
+		    (strcmp(k, "status") == 0 && rc_yaml_str(y, v[i], fw, &s->status) < 0) ||
+		    (strcmp(k, "jobs") == 0 && parse_jobs(y, v[i], fw, s) < 0))
 			return -1;
 		if (strcmp(k, "expect") == 0) {
 			if (rc_yaml_int(y, v[i], fw, 100, 599, &num) < 0)
@@ -350,7 +378,7 @@ int rc_parse_step(struct rc_yaml *y, const yaml_node_t *n, const char *phase, st
 				return ado_err_set(y->e, ADO_E_NOMEM, 0, "out of memory");
 		}
 	}
-	if ((s->kind == ADO_STEP_RESTORE_DATABASE || s->kind == ADO_STEP_RESTORE_FILES) && !s->job)
+	if (s->kind == ADO_STEP_RESTORE_FILES && !s->job)
 		return rc_yaml_err(y, v[s->kind], "expected 'job' in '%s'", kind_names[s->kind]);
 	if ((s->kind == ADO_STEP_RESTORE_DATABASE || s->kind == ADO_STEP_READ_ONLY || s->kind == ADO_STEP_READ_WRITE) &&
 	    !s->target)
@@ -374,6 +402,14 @@ int rc_parse_step(struct rc_yaml *y, const yaml_node_t *n, const char *phase, st
 		if (!(s->name = strdup(dname)))
 			return ado_err_set(y->e, ADO_E_NOMEM, 0, "out of memory");
 	}
+	/* one job's backup, or one database from several jobs: never a guess between them */
+	if (s->kind == ADO_STEP_RESTORE_DATABASE && !s->job == !s->njobs) {
+		rc_yaml_err(y, v[s->kind], "step '%s' of phase '%s': expected one of 'job' and 'jobs' in "
+			    "'restore_database', found %s", s->name, phase, s->job ? "both" : "neither");
+		return ado_err_hint(y->e, "a database split across jobs (each backing up some of its tables) comes "
+				    "back whole only from all of them: 'jobs: [A, B]'; 'job: NAME' restores that job's "
+				    "backup alone");
+	}
 	return 0;
 }
 
@@ -387,6 +423,9 @@ void rc_step_free(struct ado_step *s)
 	free(s->env);
 	free(s->name);
 	free(s->job);
+	for (size_t i = 0; i < s->njobs; i++)
+		free(s->jobs[i]);
+	free(s->jobs);
 	free(s->target);
 	free(s->to);
 	free(s->level);

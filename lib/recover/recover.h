@@ -30,7 +30,7 @@
 
 enum ado_step_kind {
 	ADO_STEP_RUN,			/* run: [argv...] or "shell string" */
-	ADO_STEP_RESTORE_DATABASE,	/* restore_database: { job, database, to, force } */
+	ADO_STEP_RESTORE_DATABASE,	/* restore_database: { job | jobs, database, to, force } */
 	ADO_STEP_RESTORE_FILES,		/* restore_files: { job, target, to } */
 	ADO_STEP_VERIFY,		/* verify: { job, level } */
 	ADO_STEP_HEALTH,		/* health_check: { url, expect, tries, interval, timeout } */
@@ -55,6 +55,8 @@ struct ado_step {
 	/* restore / verify / read-only */
 	char *job, *target, *to, *level;
 	int force;
+	char **jobs;		/* restore_database jobs: [A, B]: one database from several jobs' parts */
+	size_t njobs;		/* 0, or 2 to ADO_DB_PARTS_MAX; exactly one of job and jobs is set */
 	/* health check */
 	char *url;
 	long expect;		/* default 200 */

@@ -175,6 +175,13 @@ static int event(struct run *r, const char *ev, const char *phase, const struct 
 		ado_json_kstr(&j, "backup", x->backup_ref);
 		ado_json_kint(&j, "backup_time", (long long)x->backup_time);
 	}
+	if (x && x->nparts) {
+		/* a database from several jobs: "backup" is its oldest part, here are all */
+		ado_json_arr_begin(&j, "backups");
+		for (size_t i = 0; i < x->nparts; i++)
+			ado_json_kstr(&j, NULL, x->part_refs[i]);
+		ado_json_arr_end(&j);
+	}
 	if (x && x->tail[0])
 		ado_json_kstr(&j, "output_tail", x->tail);
 	if (err && err->kind != ADO_E_NONE)
@@ -334,14 +341,33 @@ static void targets(struct run *r)
 	for (size_t i = 0; i < r->p->nphases; i++)
 		for (size_t k = 0; k < r->p->phases[i].nsteps; k++) {
 			const struct ado_step *s = &r->p->phases[i].steps[k];
-			const struct ado_job *jb = s->job ? ado_config_job(r->cfg, s->job) : NULL;
-			if (!jb || (s->kind != ADO_STEP_RESTORE_DATABASE && s->kind != ADO_STEP_RESTORE_FILES))
+			if (s->kind != ADO_STEP_RESTORE_DATABASE && s->kind != ADO_STEP_RESTORE_FILES)
 				continue;
-			if (!r->p->rto && jb->rto && (!r->rto || jb->rto < r->rto))
-				r->rto = jb->rto;
-			if (!r->p->rpo && jb->rpo && (!r->rpo || jb->rpo < r->rpo))
-				r->rpo = jb->rpo;
+			for (size_t q = 0; q < (s->njobs ? s->njobs : 1); q++) {
+				const char *name = s->njobs ? s->jobs[q] : s->job;
+				const struct ado_job *jb = name ? ado_config_job(r->cfg, name) : NULL;
+				if (!jb)
+					continue;
+				if (!r->p->rto && jb->rto && (!r->rto || jb->rto < r->rto))
+					r->rto = jb->rto;
+				if (!r->p->rpo && jb->rpo && (!r->rpo || jb->rpo < r->rpo))
+					r->rpo = jb->rpo;
+			}
 		}
+}
+
+/* Every step to run that the config or the options cannot serve, before
+ * anything is touched: a usage error naming the step where the plan has it. */
+static int check_steps(const struct ado_plan *p, int first, int last, const struct rc_exec *x, struct ado_err *e)
+{
+	for (int i = first; i <= last; i++)
+		for (size_t k = 0; k < p->phases[i].nsteps; k++) {
+			const struct ado_step *s = &p->phases[i].steps[k];
+			if (rc_step_check(x, s, e) < 0)
+				return ado_err_prefix(e, "%s:%d:%d: step '%s' of phase '%s'", p->path, s->line, s->col,
+						      s->name, p->phases[i].name);
+		}
+	return 0;
 }
 
 static void grid_free(struct run *r)
@@ -401,7 +427,8 @@ int ado_recover_run(const struct ado_config *cfg, const struct ado_plan *p, cons
 	x.before = o->before;
 	x.say = o->say;
 	x.say_arg = o->say_arg;
-	if (ado_cli_keyring(cfg, 0, &x.keyring, e) < 0 || ado_http_global_init(e) < 0) {
+	if (check_steps(p, first, last, &x, e) < 0 || ado_cli_keyring(cfg, 0, &x.keyring, e) < 0 ||
+	    ado_http_global_init(e) < 0) {
 		status = ADO_EXIT_USAGE;
 		goto out;
 	}

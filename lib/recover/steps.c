@@ -343,6 +343,67 @@ static int already_confirmed(void *arg, const char *question)
 	return 1;
 }
 
+int rc_step_check(const struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
+{
+	if (s->kind != ADO_STEP_RESTORE_DATABASE || !s->njobs)
+		return 0;
+	if (x->backup && strcmp(x->backup, "latest") != 0) {
+		/* an id names one job's backup: the other jobs have their own */
+		ado_err_set(e, ADO_E_USAGE, 0, "--backup ID does not apply to a database rebuilt from several jobs");
+		return ado_err_hint(e, "each job's newest complete backup of the database is used (--before TIME for "
+				    "older ones)");
+	}
+	return ado_db_parts_check(x->cfg, s->jobs, s->njobs, s->target, e);
+}
+
+/* restore_database with jobs: each job's part (its newest backup of the
+ * database, at or before --before), checked, then one database rebuilt from
+ * all of them, as ado-restore --job A --job B --target DB. */
+static int restore_parts_step(struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
+{
+	struct ado_db_parts p;
+	struct ado_db_restore_opts o = { 0 };
+	char list[4096] = "", span[32];
+	time_t lo = 0, hi = 0;
+	int rc, failed = -1;
+
+	if (ado_db_parts_select(x->cfg, s->jobs, s->njobs, x->before, s->target, x->keyring, &p, e) < 0)
+		return -1;
+	for (size_t i = 0; i < p.n; i++) {
+		const struct ado_manifest *m = p.part[i].m;
+		time_t t = ado_backup_id_time(m->id);
+		char *r = ado_ref_make(p.part[i].s, m->job, m->id);
+		size_t used = strlen(list);
+
+		snprintf(x->part_refs[i], sizeof(x->part_refs[i]), "%s", r ? r : m->id);
+		free(r);
+		snprintf(list + used, sizeof(list) - used, "%s'%s'", i ? ", " : "", x->part_refs[i]);
+		/* the data is as old as its oldest part: that one stands for the step */
+		if (i == 0 || t < lo) {
+			lo = t;
+			x->backup_time = t;
+			snprintf(x->backup_ref, sizeof(x->backup_ref), "%s", x->part_refs[i]);
+		}
+		if (i == 0 || t > hi)
+			hi = t;
+	}
+	x->nparts = p.n;
+	ado_sayf(x->say, x->say_arg, "  using backups %s (taken %s apart)", list, rc_dur((long long)(hi - lo), span,
+		 sizeof(span)));
+	o.to_database = s->to;
+	o.force = s->force;
+	o.confirm = already_confirmed;	/* as for one job's backup: the runner asked */
+	o.say = x->say;
+	o.say_arg = x->say_arg;
+	o.failed_part = &failed;
+	rc = ado_pg_restore_parts(x->cfg, p.part, p.n, x->keyring, &o, e);
+	/* the error names the part's artifact: say whose backup it is */
+	if (rc < 0 && failed >= 0)
+		ado_err_prefix(e, "backup '%s'", x->part_refs[failed]);
+	ado_db_parts_free(&p);
+	return rc;
+}
+
 static int restore_step(struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
 {
 	const int db = s->kind == ADO_STEP_RESTORE_DATABASE;
@@ -351,6 +412,8 @@ static int restore_step(struct rc_exec *x, const struct ado_step *s, struct ado_
 	struct ado_manifest *m;
 	int rc;
 
+	if (db && s->njobs)
+		return restore_parts_step(x, s, e);
 	if (open_artifact(x, s->job, db ? "database" : "files", s->target, &st, &m, &a, e) < 0)
 		return -1;
 	ado_sayf(x->say, x->say_arg, "  using backup '%s'", x->backup_ref);
@@ -403,6 +466,7 @@ int rc_step_exec(struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
 	x->tail[0] = '\0';
 	x->backup_time = 0;
 	x->backup_ref[0] = '\0';
+	x->nparts = 0;
 	switch (s->kind) {
 	case ADO_STEP_RUN:
 		return run_step(x, s, e);
@@ -427,6 +491,28 @@ int rc_step_exec(struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
 	return ado_err_set(e, ADO_E_INTERNAL, 0, "step '%s' cannot run here", s->name);
 }
 
+/* "restore database 'DB' from jobs A, B: backups 'REF' (age 3m), 'REF' (age 1h)" */
+static void describe_parts(struct rc_exec *x, const struct ado_step *s, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "restore database '%s'%s%s from jobs", s->target, s->to ? " to " : "",
+				    s->to ? s->to : "");
+
+	for (size_t i = 0; i < s->njobs && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s %s", i ? "," : "", s->jobs[i]);
+	for (size_t i = 0; i < s->njobs && o < len; i++) {
+		char ref[512], age[32];
+		struct ado_err e;
+		time_t t;
+
+		if (rc_pick_backup(x, s->jobs[i], s->target, &t, ref, sizeof(ref), &e) < 0) {
+			snprintf(buf + o, len - o, ": no backup of job '%s' to use: %s", s->jobs[i], e.msg);
+			return;
+		}
+		rc_dur((long long)(time(NULL) - t), age, sizeof(age));
+		o += (size_t)snprintf(buf + o, len - o, "%s '%s' (age %s)", i ? "," : ": backups", ref, age);
+	}
+}
+
 void rc_step_describe(struct rc_exec *x, const struct ado_step *s, char *buf, size_t len)
 {
 	char ref[512], age[32], iv[32];
@@ -445,6 +531,10 @@ void rc_step_describe(struct rc_exec *x, const struct ado_step *s, char *buf, si
 	case ADO_STEP_RESTORE_DATABASE:
 	case ADO_STEP_RESTORE_FILES:
 	case ADO_STEP_VERIFY:
+		if (s->njobs) {
+			describe_parts(x, s, buf, len);
+			return;
+		}
 		if (rc_pick_backup(x, s->job, s->kind == ADO_STEP_VERIFY ? NULL : s->target, &t, ref, sizeof(ref), &e) < 0) {
 			snprintf(buf, len, "%s of job '%s': no backup to use: %s", rc_step_kind_name(s->kind), s->job, e.msg);
 			return;

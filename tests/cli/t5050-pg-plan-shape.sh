@@ -9,27 +9,14 @@
 # --force, or with --to-dir (exit 2), nothing is touched.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$TOP/tests/lib/pg-cluster.sh"
+. "$TOP/tests/lib/pg-plan-shape.sh"
 
 if ! pg_cluster_start || ! pg_load_schema ado_primary; then
 	echo "not ok 1 - start a PostgreSQL cluster"; echo "1..1"; exit 1
 fi
 unset PGPASSWORD ADO_PG_DUMP ADO_PG_RESTORE
 
-# a key from the critical half into the important half (the schema has the other way)
-pg_psql ado_primary -c "ALTER TABLE tasks ADD COLUMN settings_of int REFERENCES user_settings (user_id);
-	UPDATE tasks SET settings_of = user_id WHERE id % 5 = 0 AND user_id IN (SELECT user_id FROM user_settings)" >/dev/null
-
-SIX="users tasks configurations execution_logs metrics user_settings"
-# fingerprint DB: per table of the six its rows (count, md5 in order), then every foreign key
-fingerprint() {
-	local db=$1 t
-	for t in $SIX; do
-		pg_psql "$db" -At -c "SELECT '$t', count(*), md5(coalesce(string_agg(x::text, E'\n' ORDER BY x::text), '')) FROM public.$t x" ||
-			echo "error reading $t"
-	done
-	pg_psql "$db" -At -c "SET search_path = ''; SELECT conrelid::regclass, conname, pg_get_constraintdef(oid)
-		FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1::text, 2"
-}
+plan_shape_keys ado_primary
 dbs() { pg_psql postgres -At -c "SELECT datname || ' ' || oid FROM pg_database WHERE NOT datistemplate ORDER BY 1"; }
 schemas() { pg_psql ado_primary -At -c "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ado_before_%' ORDER BY 1"; }
 

@@ -142,10 +142,26 @@ run 5 ado-recover -c "$T/cfg.yml" --plan "$T/slow.yml" --yes
 expect_out "against a target of 1s: MISSED"
 expect_err "finished but missed its RTO target"
 
-# --- the example plan loads; its steps are listed ---
-run 0 ado-recover -c "$T/cfg.yml" --plan "$TOP/examples/recovery-plan.yml" --dry-run
+# --- the example plan loads; its steps are listed; its data phase rebuilds
+# ado_primary from both jobs that back up part of it ---
+cat > "$T/plan-cfg.yml" <<YML
+state_dir: $T/state
+backup_jobs:
+  critical_data:
+    targets: [ { database: "ado_primary", tables: ["users", "tasks", "configurations"] } ]
+    destinations: [ { local: "$T/critical/" } ]
+  important_data:
+    targets: [ { database: "ado_primary", tables: ["execution_logs", "metrics", "user_settings"] } ]
+    destinations: [ { local: "$T/important/" } ]
+YML
+run 0 ado-recover -c "$T/plan-cfg.yml" --plan "$TOP/examples/recovery-plan.yml" --dry-run
 expect_out "phase 'data' step 'read_only ado_primary' (destructive): set database 'ado_primary' read-only and end its write sessions"
+expect_out "phase 'data' step 'restore_database ado_primary' (destructive): restore database 'ado_primary' from jobs critical_data, important_data: no backup of job 'critical_data' to use: "
+expect_out "phase 'validation' step 'verify important_data': "
 expect_out "RTO target 4h, RPO target 15m"
+# with a config whose jobs do not hold ado_primary: refused before anything, naming the step
+run 2 ado-recover -c "$T/cfg.yml" --plan "$TOP/examples/recovery-plan.yml" --dry-run
+expect_err "ado-recover: $TOP/examples/recovery-plan.yml:34:9: step 'restore_database ado_primary' of phase 'data': no job 'critical_data' in '$T/cfg.yml'"
 
 # --- plan errors name file:line:col ---
 printf 'phases:\n  - name: a\n    steps:\n      - { run: "true", retires: 2 }\n' > "$T/bad.yml"

@@ -4,7 +4,10 @@
 # (behind the Glacier-aware proxy) and azurite. Every job runs with exit 0 and
 # stores a complete copy on every destination; the RPO watch is quiet; the copies
 # check out; the Glacier copy asks for a thaw; config files come back from S3;
-# with azurite down the run is partial (exit 3) and the other copies complete.
+# the shipped recovery-plan.yml's data phase, as written, brings a corrupted
+# ado_primary back whole from both jobs (without the key: exit 1, nothing
+# changed); with azurite down the run is partial (exit 3) and the other copies
+# complete.
 #
 # The plan's paths (/etc/ado/config/, /var/log/ado/, /archive/ado/, /backup/...)
 # are tmpfs mounts in a private mount namespace: nothing is written to the
@@ -40,6 +43,7 @@ for d in $PLAN_DIRS; do
 done
 
 . "$TOP/tests/lib/pg-cluster.sh"
+. "$TOP/tests/lib/pg-plan-shape.sh"
 . "$TOP/tests/lib/s3-server.sh"
 . "$TOP/tests/lib/azurite.sh"
 
@@ -109,6 +113,24 @@ check "config files restored from S3" diff -r /etc/ado/config "$T/restored-confi
 run 0 ado-restore -c "$PLAN" --job critical_data --from azblob://ado-backups-critical/ --target /etc/ado/config/ \
 	--to-dir "$T/restored-config-az"
 check "config files restored from Azure" diff -r /etc/ado/config "$T/restored-config-az"
+
+# --- the shipped recovery plan's data phase, exactly as written, after "database corrupted":
+# ado_primary comes back whole, both jobs' tables with their rows and the keys between them ---
+fingerprint ado_primary >"$T/primary.fp"
+pg_psql ado_primary -c "DELETE FROM execution_logs WHERE id % 2 = 0; DELETE FROM user_settings; UPDATE users SET email = 'x' || id" >/dev/null
+fingerprint ado_primary >"$T/corrupted.fp"
+# without the key critical_data's part cannot be read: the step fails naming it, ado_primary is left as it was
+run 1 env -u ADO_KEY_FILE ado-recover -c "$PLAN" --plan "$TOP/examples/recovery-plan.yml" --only-phase data --yes
+expect_err "ado-recover: step 'restore_database ado_primary' of phase 'data' failed: backup 'critical_data/"
+expect_err "' is encrypted and no key is configured"
+check "no key: ado_primary as it was" cmp "$T/corrupted.fp" <(fingerprint ado_primary)
+run 0 ado-recover -c "$PLAN" --plan "$TOP/examples/recovery-plan.yml" --only-phase data --yes
+expect_out "phase 'data' step 'restore_database ado_primary': ok"
+expect_out "checked 6 tables: row counts match the backups"
+check "recovery plan: ado_primary whole again, its rows and keys as backed up" cmp "$T/primary.fp" <(fingerprint ado_primary)
+check "recovery plan: the corrupted database kept aside" \
+	test "$(pg_psql postgres -At -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'ado_primary_before_%'")" = 1
+check "recovery plan: config files restored in place" diff -r "$T/restored-config" /etc/ado/config
 
 # --- one store down: partial (exit 3), the others complete ---
 azurite_stop

@@ -73,7 +73,8 @@ $out";; *) _tap 0 "stdout lacks '$1'";; esac; }
 check() { local d=$1; shift; if "$@" >"$T/.check" 2>&1; then _tap 0 "$d"; else _tap 1 "$d" "$(cat "$T/.check")"; fi; }
 check_not() { local d=$1; shift; if "$@" >"$T/.check" 2>&1; then _tap 1 "$d" "command succeeded: $*"; else _tap 0 "$d"; fi; }
 skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # skip $*"; }
-skip_all() { echo "1..0 # SKIP $*"; trap - EXIT; rm -rf "$T"; exit 0; }
+# skip_all REASON: the whole test is skipped; what it started (at_exit) is still stopped
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" = 0 ]; }
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now.
