@@ -50,6 +50,12 @@ struct item {			/* one artifact of one backup, and its scratch copy */
 	char scratch[64];	/* database name, or folder */
 	char dir[4096];
 	int present;
+	/* the plan's ado_primary is split over two jobs whose tables reference
+	 * each other: no half restores alone. The parts of one database from
+	 * several jobs are one copy, rebuilt by ado_pg_restore_parts into the
+	 * scratch database of the first (the lead); the others point at it. */
+	long part_of;		/* index of the lead item, or -1 */
+	size_t nparts;		/* for a lead: parts in its group, itself included */
 };
 
 struct sandbox {
@@ -195,6 +201,50 @@ static enum act classify(const struct ado_step *s)
 
 /* ---- the sandbox ---- */
 
+static int is_part(const struct ado_artifact *a)
+{
+	return strcmp(a->kind, "database") == 0 && !a->whole_database && a->ntables > 0;
+}
+
+/* Table subsets of the same database from different jobs become one group,
+ * led by the first; the scratch names of the lead and of later databases
+ * are renumbered so that ADO_DRILL_DATABASES lists each copy once. */
+static void group_parts(struct sandbox *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->items[i].part_of = -1;
+		b->items[i].nparts = 1;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct item *lead = &b->items[i];
+		if (lead->part_of >= 0 || !is_part(lead->a))
+			continue;
+		for (size_t j = i + 1; j < b->n && lead->nparts < ADO_DB_PARTS_MAX; j++) {
+			struct item *it = &b->items[j];
+			if (it->part_of < 0 && is_part(it->a) && strcmp(it->job, lead->job) != 0 &&
+			    strcmp(it->a->source, lead->a->source) == 0) {
+				it->part_of = (long)i;
+				lead->nparts++;
+			}
+		}
+	}
+}
+
+/* A copy of its own (not a part absorbed by another item's copy). */
+static int own_copy(const struct item *it)
+{
+	return it->part_of < 0;
+}
+
+static size_t copies(const struct sandbox *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		n += own_copy(&b->items[i]);
+	return n;
+}
+
 static int connect_admin(struct sandbox *b, struct item *it, struct ado_pg **pg, struct ado_err *e)
 {
 	return ado_pg_connect_server(b->cfg, it->a->source, NULL, pg, e);
@@ -225,7 +275,7 @@ static void cleanup(struct sandbox *b)
 	for (size_t i = 0; i < b->n; i++) {
 		struct item *it = &b->items[i];
 		/* a database is dropped even when not known present: a signal may have come mid-restore */
-		if ((strcmp(it->a->kind, "database") == 0 || it->present) && remove_copy(b, it, &e) < 0)
+		if (own_copy(it) && (strcmp(it->a->kind, "database") == 0 || it->present) && remove_copy(b, it, &e) < 0)
 			ado_log_err(&e);
 		ado_manifest_free(it->m);
 		ado_store_free(it->st);
@@ -303,6 +353,7 @@ static int gather(struct sandbox *b, const char *test, int db_only, struct ado_e
 		ado_store_free(st);
 		free(id);
 	}
+	group_parts(b);
 	if (!b->n) {
 		ado_err_set(e, ADO_E_CONFIG, 0, "drill '%s': no %s backup to drill with%s%s", test, db_only ? "database" : "",
 			    b->o->job ? " in job " : "", b->o->job ? b->o->job : "");
@@ -334,7 +385,23 @@ static int restore_copy(struct sandbox *b, size_t i, struct ado_err *e)
 	item_src(b, i, &st, &m);
 	if (it->present && remove_copy(b, it, e) < 0)
 		return -1;
-	if (strcmp(it->a->kind, "database") == 0) {
+	if (strcmp(it->a->kind, "database") == 0 && it->nparts > 1) {
+		struct ado_db_part parts[ADO_DB_PARTS_MAX];
+		struct ado_db_restore_opts o = { 0 };
+		size_t n = 0;
+
+		for (size_t j = i; j < b->n && n < ADO_DB_PARTS_MAX; j++)
+			if (j == i || b->items[j].part_of == (long)i) {
+				item_src(b, j, &parts[n].s, (struct ado_manifest **)&parts[n].m);
+				parts[n].a = b->items[j].a;
+				n++;
+			}
+		o.to_database = it->scratch;
+		o.say = b->o->say;
+		o.say_arg = b->o->say_arg;
+		it->present = 1;
+		return ado_pg_restore_parts(b->cfg, parts, n, b->k, &o, e);
+	} else if (strcmp(it->a->kind, "database") == 0) {
 		struct ado_db_restore_opts o = { 0 };
 		o.to_database = it->scratch;
 		it->present = 1;
@@ -427,18 +494,29 @@ static int validate(struct sandbox *b, size_t i, char *what, size_t len, struct 
 	item_src(b, i, &st, &m);
 	if (strcmp(it->a->kind, "database") == 0) {
 		struct ado_pg *admin = NULL, *pg = NULL;
-		struct ado_pg_table *t = calloc(it->a->ntables + 1, sizeof(*t));
+		struct ado_pg_table *t;
+		size_t nt = 0, k = 0;
 		int rc = -1;
 
-		if (!t)
+		/* a rebuilt group: the tables of every part, each against its own manifest */
+		for (size_t j = i; j < b->n; j++)
+			if (j == i || b->items[j].part_of == (long)i)
+				nt += b->items[j].a->ntables;
+		if (!(t = calloc(nt + 1, sizeof(*t))))
 			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
-		for (size_t k = 0; k < it->a->ntables; k++) {
-			t[k].display = it->a->tables[k].name;
-			t[k].rows = it->a->tables[k].rows;
-		}
+		for (size_t j = i; j < b->n; j++)
+			if (j == i || b->items[j].part_of == (long)i)
+				for (size_t q = 0; q < b->items[j].a->ntables; q++, k++) {
+					t[k].display = b->items[j].a->tables[q].name;
+					t[k].rows = b->items[j].a->tables[q].rows;
+				}
 		if (connect_admin(b, it, &admin, e) == 0 && ado_pg_connect_like(admin, it->scratch, &pg, e) == 0 &&
-		    ado_pg_check_counts(pg, t, it->a->ntables, e) == 0) {
-			snprintf(what, len, "'%s': %zu tables, row counts match the manifest", it->scratch, it->a->ntables);
+		    ado_pg_check_counts(pg, t, nt, e) == 0) {
+			if (it->nparts > 1)
+				snprintf(what, len, "'%s': %zu tables from %zu jobs' backups, row counts match the manifests",
+					 it->scratch, nt, it->nparts);
+			else
+				snprintf(what, len, "'%s': %zu tables, row counts match the manifest", it->scratch, nt);
 			rc = 0;
 		}
 		free(t);
@@ -508,7 +586,7 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 	if (!(b->root = ado_mkdtemp(NULL, "ado-drill", e)) || gather(b, t->name, db_only, e) < 0)
 		return -1;
 	for (size_t i = 0; i < b->n; i++)
-		if (strcmp(b->items[i].a->kind, "database") == 0)
+		if (own_copy(&b->items[i]) && strcmp(b->items[i].a->kind, "database") == 0)
 			snprintf(dbs + strlen(dbs), sizeof(dbs) - strlen(dbs), "%s%s", *dbs ? " " : "", b->items[i].scratch);
 	snprintf(envd, sizeof(envd), "ADO_DRILL_DATABASES=%s", dbs);
 	snprintf(envr, sizeof(envr), "ADO_DRILL_DIR=%s", b->root);
@@ -519,8 +597,8 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 	x.say_arg = b->o->say_arg;
 	x.extra_env = extra;
 	x.nextra = 3;
-	ado_sayf(b->o->say, b->o->say_arg, "drill '%s' (run %s): %zu scratch cop%s under '%s'%s%s", t->name, b->run, b->n,
-		 b->n == 1 ? "y" : "ies", b->root, *dbs ? " and databases " : "", dbs);
+	ado_sayf(b->o->say, b->o->say_arg, "drill '%s' (run %s): %zu scratch cop%s under '%s'%s%s", t->name, b->run,
+		 copies(b), copies(b) == 1 ? "y" : "ies", b->root, *dbs ? " and databases " : "", dbs);
 	if (j) {
 		ado_json_obj_begin(j, NULL);
 		ado_json_kstr(j, "name", t->name);
@@ -544,29 +622,31 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 		switch (act) {
 		case A_CORRUPT:
 			for (size_t i = 0; i < b->n && rc == 0; i++)
-				if ((rc = restore_copy(b, i, &se)) == 0 && (rc = damage(b, i, what, sizeof(what), &se)) == 0)
+				if (own_copy(&b->items[i]) && (rc = restore_copy(b, i, &se)) == 0 &&
+				    (rc = damage(b, i, what, sizeof(what), &se)) == 0)
 					ado_sayf(b->o->say, b->o->say_arg, "    %s", what);
-			snprintf(what, sizeof(what), "damaged %zu scratch cop%s", b->n, b->n == 1 ? "y" : "ies");
+			snprintf(what, sizeof(what), "damaged %zu scratch cop%s", copies(b), copies(b) == 1 ? "y" : "ies");
 			break;
 		case A_FAIL:
 			for (size_t i = 0; i < b->n && rc == 0; i++)
-				if (b->items[i].present)
+				if (own_copy(&b->items[i]) && b->items[i].present)
 					rc = remove_copy(b, &b->items[i], &se);
 			snprintf(what, sizeof(what), "scratch copies removed: nothing left to serve from");
 			break;
 		case A_RECOVER:
 			for (size_t i = 0; i < b->n && rc == 0; i++)
-				rc = restore_copy(b, i, &se);
+				if (own_copy(&b->items[i]))
+					rc = restore_copy(b, i, &se);
 			recovered = rc == 0 ? 1 : -1;
-			snprintf(what, sizeof(what), "restored %zu target%s from backup%s into the sandbox", b->n,
-				 b->n == 1 ? "" : "s", b->n == 1 ? "" : "s");
+			snprintf(what, sizeof(what), "restored %zu target%s from backup%s into the sandbox", copies(b),
+				 copies(b) == 1 ? "" : "s", b->n == 1 ? "" : "s");
 			break;
 		case A_VALIDATE:
 			for (size_t i = 0; i < b->n && rc == 0; i++)
-				if ((rc = validate(b, i, what, sizeof(what), &se)) == 0)
+				if (own_copy(&b->items[i]) && (rc = validate(b, i, what, sizeof(what), &se)) == 0)
 					ado_sayf(b->o->say, b->o->say_arg, "    %s", what);
 			validated = rc == 0 ? 1 : -1;
-			snprintf(what, sizeof(what), "integrity of %zu cop%s checked", b->n, b->n == 1 ? "y" : "ies");
+			snprintf(what, sizeof(what), "integrity of %zu cop%s checked", copies(b), copies(b) == 1 ? "y" : "ies");
 			break;
 		case A_MEASURE:
 			r->recovery = clock0 ? (long long)(time(NULL) - clock0) : 0;

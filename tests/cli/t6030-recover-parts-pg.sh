@@ -14,14 +14,7 @@
 . "$TOP/tests/lib/pg-cluster.sh"
 . "$TOP/tests/lib/pg-plan-shape.sh"
 
-if ! pg_cluster_start || ! pg_load_schema ado_primary; then
-	echo "not ok 1 - start a PostgreSQL cluster"; echo "1..1"; exit 1
-fi
-unset PGPASSWORD ADO_PG_DUMP ADO_PG_RESTORE
-mkdir -p "$T/tmp" && export TMPDIR=$T/tmp
-
-plan_shape_keys ado_primary
-dbs() { pg_psql postgres -At -c "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1"; }
+plan_shape_start
 same_file() { cmp "$1" "$2"; }
 
 cat > "$T/cfg.yml" <<YML

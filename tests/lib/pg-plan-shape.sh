@@ -8,6 +8,10 @@
 #   fingerprint DB        per table of $SIX its rows (count, md5 in order), then
 #                         every foreign key: equal fingerprints, equal databases
 #
+#   plan_shape_start      start the cluster, load the schema into ado_primary,
+#                         add plan_shape_keys, TMPDIR=$T/tmp; else "not ok" and exit
+#   dbs                   the cluster's databases, by name
+#
 # critical_data backs up users, tasks, configurations; important_data
 # execution_logs, metrics, user_settings.
 
@@ -27,3 +31,14 @@ fingerprint() {
 	pg_psql "$db" -At -c "SET search_path = ''; SELECT conrelid::regclass, conname, pg_get_constraintdef(oid)
 		FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY 1::text, 2"
 }
+
+plan_shape_start() {
+	if ! pg_cluster_start || ! pg_load_schema ado_primary; then
+		echo "not ok 1 - start a PostgreSQL cluster"; echo "1..1"; exit 1
+	fi
+	unset PGPASSWORD ADO_PG_DUMP ADO_PG_RESTORE
+	mkdir -p "$T/tmp" && export TMPDIR=$T/tmp
+	plan_shape_keys ado_primary
+}
+
+dbs() { pg_psql postgres -At -c "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1"; }
