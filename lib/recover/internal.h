@@ -78,6 +78,10 @@ struct rc_exec {
 	char backup_ref[512];	/* and its "DEST/JOB/ID" */
 	char part_refs[ADO_DB_PARTS_MAX][512];	/* restore_database with jobs: each part's, in their order */
 	size_t nparts;
+	/* set by the runner for a read_only step: the name of a later step of
+	 * the plan that restores this database (NULL: none). The database may
+	 * then be missing (a new server): nothing to keep from writes. */
+	const char *restored_by;
 };
 /* What a step needs of the config and the run's options, checked before
  * anything runs: a restore_database with jobs: can make its database

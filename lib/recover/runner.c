@@ -380,6 +380,18 @@ static void grid_free(struct run *r)
 	free(r->ms);
 }
 
+/* The name of a step after (phase i, step k) that restores database db, or NULL. */
+static const char *restored_later(const struct ado_plan *p, size_t i, size_t k, const char *db)
+{
+	for (size_t a = i; a < p->nphases; a++)
+		for (size_t b = a == i ? k + 1 : 0; b < p->phases[a].nsteps; b++) {
+			const struct ado_step *s = &p->phases[a].steps[b];
+			if (s->kind == ADO_STEP_RESTORE_DATABASE && db && strcmp(s->to ? s->to : s->target, db) == 0)
+				return s->name;
+		}
+	return NULL;
+}
+
 int ado_recover_run(const struct ado_config *cfg, const struct ado_plan *p, const struct ado_recover_opts *o,
 		    struct ado_buf *out, struct ado_err *e)
 {
@@ -548,6 +560,7 @@ int ado_recover_run(const struct ado_config *cfg, const struct ado_plan *p, cons
 				break;
 			}
 			ado_err_clear(&se);
+			x.restored_by = s->kind == ADO_STEP_READ_ONLY ? restored_later(p, i, k, s->target) : NULL;
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			rc = rc_step_exec(&x, s, &se);
 			r.ms[i][k] = ms_since(&t0);

@@ -483,8 +483,17 @@ int rc_step_exec(struct rc_exec *x, const struct ado_step *s, struct ado_err *e)
 		return 0;
 	case ADO_STEP_READ_ONLY:
 	case ADO_STEP_READ_WRITE:
-		return ado_recover_read_only(x->cfg, s->target, s->kind == ADO_STEP_READ_ONLY, s->force, x->say,
-					     x->say_arg, e);
+		if (ado_recover_read_only(x->cfg, s->target, s->kind == ADO_STEP_READ_ONLY, s->force, x->say,
+					  x->say_arg, e) == 0)
+			return 0;
+		if (s->kind == ADO_STEP_READ_ONLY && e->kind == ADO_E_NOTFOUND && x->restored_by) {
+			/* a new server: no database to keep from writes until the restore makes it */
+			ado_sayf(x->say, x->say_arg, "  database '%s' does not exist: nothing to set read-only (step '%s' restores it)",
+				 s->target, x->restored_by);
+			ado_err_clear(e);
+			return 0;
+		}
+		return -1;
 	case ADO_STEP_DRILL:
 		break;
 	}

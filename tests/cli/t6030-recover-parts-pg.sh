@@ -192,4 +192,35 @@ check "--before with no backup: the live database as it was" \
 run 0 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --yes --before "${cref##*/}"
 expect_out "  using backups '$cref', '$iref' (taken "
 check "--before: the rows of the older backup" same_file "$T/before.fp" <(fingerprint ado_primary)
+
+# --- a new server: the shipped plan's read_only step finds no database, the restore makes it ---
+cat > "$T/newserver.yml" <<YML
+phases:
+  - name: data
+    steps:
+      - read_only: { database: ado_primary, force: true }
+      - restore_database: { jobs: [critical_data, important_data], database: ado_primary, force: true }
+      - read_write: ado_primary
+YML
+rm -rf "$T/state/recover"
+pg_psql postgres -c "DROP DATABASE ado_primary" >/dev/null
+run 0 ado-recover -c "$T/cfg.yml" --plan "$T/newserver.yml" --yes --before "${cref##*/}"
+expect_out "  database 'ado_primary' does not exist: nothing to set read-only (step 'restore_database ado_primary' restores it)"
+expect_out "phase 'data' step 'read_write ado_primary': ok"
+check "new server: the database rebuilt whole" same_file "$T/before.fp" <(fingerprint ado_primary)
+check "new server: and it takes writes" pg_psql ado_primary -c "INSERT INTO metrics VALUES ('new.server', now(), 1)"
+# ... but a read_only of a missing database that no later step restores is still an error
+cat > "$T/typo.yml" <<YML
+phases:
+  - name: data
+    steps:
+      - read_only: { database: ado_primary_typo, force: true }
+      - restore_database: { jobs: [critical_data, important_data], database: ado_primary, force: true }
+YML
+rm -rf "$T/state/recover"
+dbs > "$T/dbs2"
+run 1 ado-recover -c "$T/cfg.yml" --plan "$T/typo.yml" --yes
+expect_err "database 'ado_primary_typo' does not exist"
+expect_no_out "nothing to set read-only"
+check "typo: nothing restored after the failed step" same_file "$T/dbs2" <(dbs)
 done_testing
