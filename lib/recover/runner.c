@@ -370,6 +370,33 @@ static int check_steps(const struct ado_plan *p, int first, int last, const stru
 	return 0;
 }
 
+/* No key loaded: a restore step of a job that encrypts would fail only when
+ * its turn comes, after the steps before it (a database set read-only, a
+ * service stopped) have run. Refuse before anything runs. */
+static int check_key_needed(const struct ado_config *cfg, const struct ado_plan *p, int first, int last,
+			    struct ado_err *e)
+{
+	for (int i = first; i <= last; i++)
+		for (size_t k = 0; k < p->phases[i].nsteps; k++) {
+			const struct ado_step *s = &p->phases[i].steps[k];
+			if (s->kind != ADO_STEP_RESTORE_DATABASE && s->kind != ADO_STEP_RESTORE_FILES)
+				continue;
+			for (size_t j = 0; j < (s->njobs ? s->njobs : 1); j++) {
+				const char *name = s->njobs ? s->jobs[j] : s->job;
+				const struct ado_job *jb = name ? ado_config_job(cfg, name) : NULL;
+				if (jb && jb->encrypt) {
+					ado_err_set(e, ADO_E_USAGE, 0,
+						    "%s:%d:%d: step '%s' of phase '%s' restores job '%s', whose backups are "
+						    "encrypted, and no key is configured",
+						    p->path, s->line, s->col, s->name, p->phases[i].name, name);
+					return ado_err_hint(e, "set key_file in the config, ADO_KEY_FILE or ADO_PASSPHRASE; "
+							    "nothing was run");
+				}
+			}
+		}
+	return 0;
+}
+
 static void grid_free(struct run *r)
 {
 	for (size_t i = 0; r->st && i < r->p->nphases; i++) {
@@ -440,7 +467,7 @@ int ado_recover_run(const struct ado_config *cfg, const struct ado_plan *p, cons
 	x.say = o->say;
 	x.say_arg = o->say_arg;
 	if (check_steps(p, first, last, &x, e) < 0 || ado_cli_keyring(cfg, 0, &x.keyring, e) < 0 ||
-	    ado_http_global_init(e) < 0) {
+	    (!x.keyring && check_key_needed(cfg, p, first, last, e) < 0) || ado_http_global_init(e) < 0) {
 		status = ADO_EXIT_USAGE;
 		goto out;
 	}

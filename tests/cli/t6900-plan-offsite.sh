@@ -5,7 +5,7 @@
 # stores a complete copy on every destination; the RPO watch is quiet; the copies
 # check out; the Glacier copy asks for a thaw; config files come back from S3;
 # the shipped recovery-plan.yml's data phase, as written, brings a corrupted
-# ado_primary back whole from both jobs (without the key: exit 1, nothing
+# ado_primary back whole from both jobs (without the key: exit 2, nothing
 # changed); with azurite down the run is partial (exit 3) and the other copies
 # complete.
 #
@@ -119,11 +119,13 @@ check "config files restored from Azure" diff -r /etc/ado/config "$T/restored-co
 fingerprint ado_primary >"$T/primary.fp"
 pg_psql ado_primary -c "DELETE FROM execution_logs WHERE id % 2 = 0; DELETE FROM user_settings; UPDATE users SET email = 'x' || id" >/dev/null
 fingerprint ado_primary >"$T/corrupted.fp"
-# without the key critical_data's part cannot be read: the step fails naming it, ado_primary is left as it was
-run 1 env -u ADO_KEY_FILE ado-recover -c "$PLAN" --plan "$TOP/examples/recovery-plan.yml" --only-phase data --yes
-expect_err "ado-recover: step 'restore_database ado_primary' of phase 'data' failed: backup 'critical_data/"
-expect_err "' is encrypted and no key is configured"
+# without the key critical_data's part cannot be read: refused before any step runs (the
+# data phase would first have set ado_primary read-only), ado_primary is left as it was
+run 2 env -u ADO_KEY_FILE ado-recover -c "$PLAN" --plan "$TOP/examples/recovery-plan.yml" --only-phase data --yes
+expect_err "step 'restore_database ado_primary' of phase 'data' restores job 'critical_data', whose backups are encrypted, and no key is configured"
+expect_err "hint: set key_file in the config, ADO_KEY_FILE or ADO_PASSPHRASE; nothing was run"
 check "no key: ado_primary as it was" cmp "$T/corrupted.fp" <(fingerprint ado_primary)
+check "no key: ado_primary not left read-only" test "$(pg_psql ado_primary -At -c 'SHOW default_transaction_read_only')" = off
 run 0 ado-recover -c "$PLAN" --plan "$TOP/examples/recovery-plan.yml" --only-phase data --yes
 expect_out "phase 'data' step 'restore_database ado_primary': ok"
 expect_out "checked 6 tables: row counts match the backups"
