@@ -180,16 +180,16 @@ check "resumed: no database swapped again" same_file "$T/dbs1" <(dbs)
 pg_psql ado_primary -c "UPDATE users SET display_name = 'newer' WHERE id = 1" >/dev/null
 run 0 ado-backup -c "$T/cfg.yml" critical_data
 cref2=$out
-check "a newer backup of critical_data" test "${cref2##*/}" '>' "${cref##*/}"
+check "a newer backup of critical_data, after both first backups" test "${cref2##*/}" '>' "${iref##*/}"
 run 0 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --dry-run
 expect_out "from jobs critical_data, important_data: backups '$cref2' (age "
-run 0 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --dry-run --before "${cref##*/}"
+run 0 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --dry-run --before "${iref##*/}"
 expect_out "from jobs critical_data, important_data: backups '$cref' (age "
 run 1 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --yes --before 2001-01-01
 expect_err "ado-recover: step 'restore_database ado_primary' of phase 'data' failed: no complete backup of job 'critical_data'"
 check "--before with no backup: the live database as it was" \
 	test "$(pg_psql ado_primary -At -c "SELECT display_name FROM users WHERE id = 1")" = newer
-run 0 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --yes --before "${cref##*/}"
+run 0 ado-recover -c "$T/cfg.yml" --plan "$T/parts.yml" --yes --before "${iref##*/}"
 expect_out "  using backups '$cref', '$iref' (taken "
 check "--before: the rows of the older backup" same_file "$T/before.fp" <(fingerprint ado_primary)
 
@@ -204,7 +204,7 @@ phases:
 YML
 rm -rf "$T/state/recover"
 pg_psql postgres -c "DROP DATABASE ado_primary" >/dev/null
-run 0 ado-recover -c "$T/cfg.yml" --plan "$T/newserver.yml" --yes --before "${cref##*/}"
+run 0 ado-recover -c "$T/cfg.yml" --plan "$T/newserver.yml" --yes --before "${iref##*/}"
 expect_out "  database 'ado_primary' does not exist: nothing to set read-only (step 'restore_database ado_primary' restores it)"
 expect_out "phase 'data' step 'read_write ado_primary': ok"
 check "new server: the database rebuilt whole" same_file "$T/before.fp" <(fingerprint ado_primary)
