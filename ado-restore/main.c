@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		"      --to-database NAME  restore a database under NAME, swapping nothing\n"
 		"      --tables A,B     restore only these tables\n"
 		"  -J, --jobs N         parallel pg_restore jobs\n"
+		"      --tmp-dir DIR    where a database's plaintext dump waits for pg_restore -J\n"
+		"                       or a rebuild from several jobs (default $TMPDIR, else /tmp)\n"
 		"  -f, --force          replace a non-empty DIR or a live database (the old one is moved\n"
 		"                       aside, named by the restore's time) / end sessions blocking a swap\n"
 		"  -n, --dry-run        print the steps, change nothing\n"
@@ -158,10 +160,13 @@ int confirm(void *arg, const char *question)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
+static const char *tmp_dir;	/* --tmp-dir, or NULL for $TMPDIR / /tmp */
+
 struct ado_db_restore_opts db_opts(const char *to_db, int pjobs, int force, int dry, char *aside, size_t len)
 {
 	struct ado_db_restore_opts o = { 0 };
 
+	o.tmp_dir = tmp_dir;
 	o.to_database = to_db;
 	o.jobs = pjobs;
 	o.force = force;
@@ -236,7 +241,7 @@ static int restore_one(const struct ado_config *cfg, struct ado_store *s, const 
 int main(int argc, char **argv)
 {
 	enum { O_BEFORE = 256, O_TODB, O_TABLES, O_CAT, O_JSON, O_FROM, O_THAW, O_DAYS, O_TIER, O_WAIT, O_PROGRESS,
-	       O_NO_PROGRESS, O_SINCE, O_LAST };
+	       O_NO_PROGRESS, O_SINCE, O_LAST, O_TMPDIR };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "list", no_argument, NULL, 'l' },
 		{ "job", required_argument, NULL, 'j' },    { "backup", required_argument, NULL, 'b' },
@@ -249,6 +254,7 @@ int main(int argc, char **argv)
 		{ "days", required_argument, NULL, O_DAYS }, { "tier", required_argument, NULL, O_TIER },
 		{ "wait", no_argument, NULL, O_WAIT },
 		{ "since", required_argument, NULL, O_SINCE }, { "last", required_argument, NULL, O_LAST },
+		{ "tmp-dir", required_argument, NULL, O_TMPDIR },
 		{ "progress", no_argument, NULL, O_PROGRESS }, { "no-progress", no_argument, NULL, O_NO_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },	    { "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },	    { "version", no_argument, NULL, 'V' },
@@ -290,6 +296,17 @@ int main(int argc, char **argv)
 		case O_BEFORE: before_s = optarg; break;
 		case O_SINCE: since_s = optarg; break;
 		case O_LAST: last_s = optarg; break;
+		case O_TMPDIR: {
+			struct stat sb;
+			int err = stat(optarg, &sb) < 0 ? errno : 0;
+			if (err || !S_ISDIR(sb.st_mode)) {
+				ado_error("--tmp-dir: '%s' is not a folder%s%s", optarg, err ? ": " : "", err ? strerror(err) : "");
+				ado_hint("give a folder with room for the database's plaintext dump");
+				return ADO_EXIT_USAGE;
+			}
+			tmp_dir = optarg;
+			break;
+		}
 		case O_PROGRESS: want_progress = 1; break;
 		case O_NO_PROGRESS: want_progress = 0; break;
 		case 't': target = optarg; break;

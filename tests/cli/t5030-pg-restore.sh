@@ -139,6 +139,17 @@ TMPDIR=$T/tmpdir run 0 ado-restore -c "$T/cfg.yml" --job whole --target ado_prim
 fingerprint par > "$T/par.fp"
 check "-J 2: every row" same_file "$T/before.fp" "$T/par.fp"
 check "-J 2: no temporary file left" test -z "$(ls -A "$T/tmpdir")"
+# --tmp-dir: that folder, not $TMPDIR (here one that does not exist)
+mkdir "$T/tmpdir2"
+TMPDIR=$T/no-such-tmp run 0 ado-restore -c "$T/cfg.yml" --job whole --target ado_primary -J 2 --to-database par2 --tmp-dir "$T/tmpdir2"
+check "--tmp-dir: every row" same_file "$T/before.fp" <(fingerprint par2)
+check "--tmp-dir: no temporary file left" test -z "$(ls -A "$T/tmpdir2")"
+TMPDIR=$T/no-such-tmp run 1 ado-restore -c "$T/cfg.yml" --job whole --target ado_primary -J 2 --to-database par3
+expect_err "hint: the whole plaintext dump"
+expect_err "give --tmp-dir or TMPDIR"
+run 2 ado-restore -c "$T/cfg.yml" --job whole --target ado_primary -J 2 --to-database par3 --tmp-dir "$T/cfg.yml"
+expect_err "ado-restore: --tmp-dir: '$T/cfg.yml' is not a folder"
+check "--tmp-dir refused: no database made" test -z "$(pg_psql postgres -At -c "SELECT 1 FROM pg_database WHERE datname = 'par3'")"
 
 # --- --cat | pg_restore: the break-glass path ---
 pg_psql postgres -c "CREATE DATABASE catdb" >/dev/null
