@@ -550,7 +550,9 @@ struct result {
 	int rto_met, rpo_met, failed;
 };
 
-static int judge(const char *c, int recovered, int validated, long long recovery, int *evaluated)
+/* steps_ok: no step failed. A time limit is met only by a drill that got
+ * through its steps: one that stopped early took no time to recover nothing. */
+static int judge(const char *c, int recovered, int validated, long long recovery, int steps_ok, int *evaluated)
 {
 	const char *lt = strchr(c, '<');
 	long long lim;
@@ -561,7 +563,7 @@ static int judge(const char *c, int recovered, int validated, long long recovery
 		while (*++lt == ' ' || *lt == '=')
 			;
 		if (ado_duration_parse(lt, &lim, &e) == 0)
-			return recovery < lim;
+			return steps_ok && recovery < lim;
 	}
 	if (has(c, "integrity"))
 		return validated > 0;
@@ -574,7 +576,7 @@ static int judge(const char *c, int recovered, int validated, long long recovery
 static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j, struct result *r, struct ado_err *e)
 {
 	int db_only = has(t->name, "database") && !has(t->name, "full") && !has(t->name, "system");
-	int recovered = 0, validated = 0, stop = 0;
+	int recovered = 0, validated = 0, stop = 0, steps_ok;
 	time_t t_start = time(NULL), clock0 = 0;
 	char dbs[2048] = "", envd[2100], envr[4200], envt[300], a1[32], a2[32];
 	char *extra[3] = { envd, envr, envt };
@@ -689,8 +691,9 @@ static int run_test(struct sandbox *b, const struct dtest *t, struct ado_json *j
 	r->rpo_met = !t->rpo || r->age < 0 || r->age <= t->rpo;
 	if (j)
 		ado_json_arr_begin(j, "criteria");
+	steps_ok = !r->failed;
 	for (size_t k = 0; k < t->ncriteria; k++) {
-		int ev, ok = judge(t->criteria[k], recovered, validated, r->recovery, &ev);
+		int ev, ok = judge(t->criteria[k], recovered, validated, r->recovery, steps_ok, &ev);
 		const char *res = !ev ? "not evaluated" : ok ? "passed" : "failed";
 		if (ev && !ok)
 			r->failed = 1;

@@ -45,6 +45,8 @@ art=$(compgen -G "$T/important/important_data/*/db-history*" | head -1)
 case $art in "$T"/*) ;; *) echo "Bail out! no artifact of important_data under \$T"; exit 1 ;; esac
 printf 'x' | dd of="$art" bs=1 seek=100 conv=notrunc status=none
 run 1 ado-recover -c "$T/cfg.yml" --drill "$TOP/examples/dr-test-plan.yml" --test "Database Recovery Test" --yes
+expect_out "  criterion 'Database fully restored': failed"
+expect_out "  criterion 'Recovery time < 30 minutes': failed"
 expect_out "test 'Database Recovery Test': failed"
 expect_out "$(basename "$art")"
 dbs > "$T/dbs2"
