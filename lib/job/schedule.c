@@ -113,6 +113,7 @@ static int run_crontab(char *const argv[], const char *in, struct ado_buf *out, 
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0)
 			_exit(127);
+		closefrom(3);
 		execvp(argv[0], argv);
 		_exit(127);
 	}

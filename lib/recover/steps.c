@@ -145,6 +145,8 @@ static int run_once(struct rc_exec *x, const struct ado_step *s, char *tail, siz
 		dup2(devnull, 0);
 		dup2(pfd[1], 1);
 		dup2(pfd[1], 2);
+		/* nothing else of ours: not a kept store connection, not a lock */
+		closefrom(3);
 		environ = env;
 		execvp(s->argv[0], s->argv);
 		dprintf(2, "cannot run '%s': %s\n", s->argv[0], strerror(errno));

@@ -192,4 +192,14 @@ check "three tries" test "$(wc -l < "$T/tries")" = 3
 printf 'phases:\n  - name: p\n    steps:\n      - { name: t, run: [sleep, "5"], timeout: 1s }\n' > "$T/to.yml"
 run 1 ado-recover -c "$T/cfg.yml" --plan "$T/to.yml" --yes
 expect_err "step 't' of phase 'p' failed: 't' timed out after 1s"
+# a step inherits none of our files (the run's lock, its timeline, a kept store
+# connection): a daemon it starts must not hold the lock of the next recovery
+cat > "$T/fds.yml" <<'YML'
+phases:
+  - name: p
+    steps:
+      - { name: fds, run: [python3, -c, "import os; print('fds:', sorted(int(x) for x in os.listdir('/proc/self/fd')))"] }
+YML
+run 0 ado-recover -c "$T/cfg.yml" --plan "$T/fds.yml" --yes
+expect_out "  | fds: [0, 1, 2, 3]"
 done_testing
