@@ -192,8 +192,8 @@ check "three tries" test "$(wc -l < "$T/tries")" = 3
 printf 'phases:\n  - name: p\n    steps:\n      - { name: t, run: [sleep, "5"], timeout: 1s }\n' > "$T/to.yml"
 run 1 ado-recover -c "$T/cfg.yml" --plan "$T/to.yml" --yes
 expect_err "step 't' of phase 'p' failed: 't' timed out after 1s"
-# a step inherits none of our files (the run's lock, its timeline, a kept store
-# connection): a daemon it starts must not hold the lock of the next recovery
+# a step inherits none of our files (our signal pipe, a kept store connection):
+# only its own 0-2, and python's listing of /proc/self/fd
 cat > "$T/fds.yml" <<'YML'
 phases:
   - name: p
