@@ -144,8 +144,8 @@ int ado_pg_restore_parts(const struct ado_config *cfg, const struct ado_db_part 
 
 	if (o->failed_part)
 		*o->failed_part = -1;
-	if (n < 1 || n > 16)
-		return ado_err_set(e, ADO_E_USAGE, 0, "a database from %zu parts: 1 to 16 jobs", n);
+	if (n < 1 || n > ADO_DB_PARTS_MAX)
+		return ado_err_set(e, ADO_E_USAGE, 0, "a database from %zu parts: 1 to %d jobs", n, ADO_DB_PARTS_MAX);
 	for (size_t i = 0; i < n; i++)
 		fksql[i][0] = '\0';
 	if (check_parts(parts, n, e) < 0 || ado_db_check_name(o, e) < 0)

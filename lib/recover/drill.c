@@ -207,8 +207,7 @@ static int is_part(const struct ado_artifact *a)
 }
 
 /* Table subsets of the same database from different jobs become one group,
- * led by the first; the scratch names of the lead and of later databases
- * are renumbered so that ADO_DRILL_DATABASES lists each copy once. */
+ * led by the first item, whose scratch copy the group shares. */
 static void group_parts(struct sandbox *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
@@ -228,6 +227,12 @@ static void group_parts(struct sandbox *b)
 			}
 		}
 	}
+}
+
+/* Item j is in the group led by item i (i itself included). */
+static int in_group(const struct sandbox *b, size_t i, size_t j)
+{
+	return j == i || b->items[j].part_of == (long)i;
 }
 
 /* A copy of its own (not a part absorbed by another item's copy). */
@@ -391,7 +396,7 @@ static int restore_copy(struct sandbox *b, size_t i, struct ado_err *e)
 		size_t n = 0;
 
 		for (size_t j = i; j < b->n && n < ADO_DB_PARTS_MAX; j++)
-			if (j == i || b->items[j].part_of == (long)i) {
+			if (in_group(b, i, j)) {
 				item_src(b, j, &parts[n].s, (struct ado_manifest **)&parts[n].m);
 				parts[n].a = b->items[j].a;
 				n++;
@@ -500,12 +505,12 @@ static int validate(struct sandbox *b, size_t i, char *what, size_t len, struct 
 
 		/* a rebuilt group: the tables of every part, each against its own manifest */
 		for (size_t j = i; j < b->n; j++)
-			if (j == i || b->items[j].part_of == (long)i)
+			if (in_group(b, i, j))
 				nt += b->items[j].a->ntables;
 		if (!(t = calloc(nt + 1, sizeof(*t))))
 			return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 		for (size_t j = i; j < b->n; j++)
-			if (j == i || b->items[j].part_of == (long)i)
+			if (in_group(b, i, j))
 				for (size_t q = 0; q < b->items[j].a->ntables; q++, k++) {
 					t[k].display = b->items[j].a->tables[q].name;
 					t[k].rows = b->items[j].a->tables[q].rows;

@@ -83,6 +83,18 @@ struct rc_exec {
 	 * then be missing (a new server): nothing to keep from writes. */
 	const char *restored_by;
 };
+/* The jobs whose backups a restore step reads: its jobs: list, or its one
+ * job (rc_step_njobs is 0 for any other step). */
+static inline size_t rc_step_njobs(const struct ado_step *s)
+{
+	if (s->kind != ADO_STEP_RESTORE_DATABASE && s->kind != ADO_STEP_RESTORE_FILES)
+		return 0;
+	return s->njobs ? s->njobs : s->job ? 1 : 0;
+}
+static inline const char *rc_step_job(const struct ado_step *s, size_t i)
+{
+	return s->njobs ? s->jobs[i] : s->job;
+}
 /* What a step needs of the config and the run's options, checked before
  * anything runs: a restore_database with jobs: can make its database
  * (ado_db_parts_check) and the run chooses no --backup ID. 0, or -1 with

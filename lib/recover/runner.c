@@ -341,11 +341,8 @@ static void targets(struct run *r)
 	for (size_t i = 0; i < r->p->nphases; i++)
 		for (size_t k = 0; k < r->p->phases[i].nsteps; k++) {
 			const struct ado_step *s = &r->p->phases[i].steps[k];
-			if (s->kind != ADO_STEP_RESTORE_DATABASE && s->kind != ADO_STEP_RESTORE_FILES)
-				continue;
-			for (size_t q = 0; q < (s->njobs ? s->njobs : 1); q++) {
-				const char *name = s->njobs ? s->jobs[q] : s->job;
-				const struct ado_job *jb = name ? ado_config_job(r->cfg, name) : NULL;
+			for (size_t q = 0; q < rc_step_njobs(s); q++) {
+				const struct ado_job *jb = ado_config_job(r->cfg, rc_step_job(s, q));
 				if (!jb)
 					continue;
 				if (!r->p->rto && jb->rto && (!r->rto || jb->rto < r->rto))
@@ -379,11 +376,9 @@ static int check_key_needed(const struct ado_config *cfg, const struct ado_plan 
 	for (int i = first; i <= last; i++)
 		for (size_t k = 0; k < p->phases[i].nsteps; k++) {
 			const struct ado_step *s = &p->phases[i].steps[k];
-			if (s->kind != ADO_STEP_RESTORE_DATABASE && s->kind != ADO_STEP_RESTORE_FILES)
-				continue;
-			for (size_t j = 0; j < (s->njobs ? s->njobs : 1); j++) {
-				const char *name = s->njobs ? s->jobs[j] : s->job;
-				const struct ado_job *jb = name ? ado_config_job(cfg, name) : NULL;
+			for (size_t j = 0; j < rc_step_njobs(s); j++) {
+				const char *name = rc_step_job(s, j);
+				const struct ado_job *jb = ado_config_job(cfg, name);
 				if (jb && jb->encrypt) {
 					ado_err_set(e, ADO_E_USAGE, 0,
 						    "%s:%d:%d: step '%s' of phase '%s' restores job '%s', whose backups are "
