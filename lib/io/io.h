@@ -86,8 +86,11 @@ void ado_sha256_hex(const void *buf, size_t n, char out[65]);
 /* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
 void ado_hex(const void *in, size_t n, char *out);
 
-/* CRC-64/NVME of n bytes, continuing from crc (0 to start): what Azure checks
- * on x-ms-content-crc64. By_tables is the portable path, for the tests. */
+/* CRCs of n bytes, continuing from crc (0 to start). CRC-32 (zlib's) is what
+ * S3 checks on x-amz-checksum-crc32; CRC-64/NVME what Azure checks on
+ * x-ms-content-crc64. By_tables is the portable path, for the tests. */
+uint32_t ado_crc32(uint32_t crc, const void *buf, size_t n);
+uint32_t ado_crc32_by_tables(uint32_t crc, const void *buf, size_t n);
 uint64_t ado_crc64_nvme(uint64_t crc, const void *buf, size_t n);
 uint64_t ado_crc64_nvme_by_tables(uint64_t crc, const void *buf, size_t n);
 

@@ -222,43 +222,64 @@ static void test_hash(void)
 	is_int(frees, 1, "freeing the size writer frees its next");
 }
 
-/* CRC-64/NVME, bit by bit: the definition the fast paths must agree with */
-static uint64_t crc64_bits(const unsigned char *p, size_t n)
+/* The CRCs, bit by bit: the definitions the fast paths must agree with
+ * (reflected, init and xorout all ones; poly is the reflected polynomial). */
+static uint64_t crc_bits(uint64_t poly, uint64_t mask, const unsigned char *p, size_t n)
 {
-	uint64_t c = ~0ULL;
+	uint64_t c = mask;
 
 	while (n--) {
 		c ^= *p++;
 		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x9a6c9329ac4bc9b5ULL & (0 - (c & 1)));
+			c = (c >> 1) ^ (poly & (0 - (c & 1)));
 	}
-	return ~c;
+	return ~c & mask;
 }
 
-static void test_crc64(void)
+static uint64_t crc32_fast(uint64_t c, const void *p, size_t n)
+{
+	return ado_crc32((uint32_t)c, p, n);
+}
+
+static uint64_t crc32_tables(uint64_t c, const void *p, size_t n)
+{
+	return ado_crc32_by_tables((uint32_t)c, p, n);
+}
+
+static const struct crc_case {
+	const char *name;
+	uint64_t poly, mask, check;
+	uint64_t (*fast)(uint64_t, const void *, size_t);
+	uint64_t (*tables)(uint64_t, const void *, size_t);
+} crc_cases[] = {
+	{ "crc32", 0xedb88320u, 0xffffffffu, 0xcbf43926u, crc32_fast, crc32_tables },
+	{ "crc64-nvme", 0x9a6c9329ac4bc9b5ULL, ~0ULL, 0xae8b14860a799888ULL, ado_crc64_nvme, ado_crc64_nvme_by_tables },
+};
+
+static void test_crc(const struct crc_case *t)
 {
 	static unsigned char d[4100];
 	int fast_ok = 1, tables_ok = 1, split_ok = 1;
 
-	ok(ado_crc64_nvme(0, "123456789", 9) == 0xae8b14860a799888ULL, "crc64-nvme check value");
-	ok(ado_crc64_nvme_by_tables(0, "123456789", 9) == 0xae8b14860a799888ULL, "crc64-nvme check value, tables");
-	ok(ado_crc64_nvme(0, "", 0) == 0, "crc64 of nothing is 0");
+	ok(t->fast(0, "123456789", 9) == t->check, "%s check value", t->name);
+	ok(t->tables(0, "123456789", 9) == t->check, "%s check value, tables", t->name);
+	ok(t->fast(0, "", 0) == 0, "%s of nothing is 0", t->name);
 	for (size_t i = 0; i < sizeof(d); i++)
 		d[i] = (unsigned char)(i * 131 + (i >> 7));
 	for (size_t n = 0; n <= sizeof(d); n += n < 300 ? 1 : 37) {
-		uint64_t want = crc64_bits(d, n);
-		fast_ok &= ado_crc64_nvme(0, d, n) == want;
-		tables_ok &= ado_crc64_nvme_by_tables(0, d, n) == want;
+		uint64_t want = crc_bits(t->poly, t->mask, d, n);
+		fast_ok &= t->fast(0, d, n) == want;
+		tables_ok &= t->tables(0, d, n) == want;
 		for (size_t s = 0; s <= n; s += n / 3 + 1)
-			split_ok &= ado_crc64_nvme(ado_crc64_nvme(0, d, s), d + s, n - s) == want;
+			split_ok &= t->fast(t->fast(0, d, s), d + s, n - s) == want;
 	}
-	ok(fast_ok, "crc64: the fast path agrees with the definition at every length to %zu", sizeof(d));
-	ok(tables_ok, "crc64: the tables agree with the definition");
-	ok(split_ok, "crc64: continuing from a previous crc gives the crc of the whole");
+	ok(fast_ok, "%s: the fast path agrees with the definition at every length to %zu", t->name, sizeof(d));
+	ok(tables_ok, "%s: the tables agree with the definition", t->name);
+	ok(split_ok, "%s: continuing from a previous crc gives the crc of the whole", t->name);
 	{
-		uint64_t a = ado_crc64_nvme(0, d, sizeof(d));
+		uint64_t a = t->fast(0, d, sizeof(d));
 		d[2049] ^= 0x10;
-		ok(ado_crc64_nvme(0, d, sizeof(d)) != a, "crc64: one flipped bit changes it");
+		ok(t->fast(0, d, sizeof(d)) != a, "%s: one flipped bit changes it", t->name);
 	}
 }
 
@@ -854,7 +875,8 @@ int main(void)
 		return 1;
 	}
 	test_hash();
-	test_crc64();
+	for (size_t i = 0; i < sizeof(crc_cases) / sizeof(crc_cases[0]); i++)
+		test_crc(&crc_cases[i]);
 	test_meter();
 	test_sinks();
 	test_codecs();
