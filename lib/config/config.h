@@ -128,6 +128,7 @@ struct ado_s3_config {
 	char *storage_class;	/* for s3: destinations (default STANDARD) */
 	char *glacier_storage_class;	/* for s3_glacier: artifacts (default GLACIER; DEEP_ARCHIVE, GLACIER_IR) */
 	unsigned long long part_size;	/* multipart part size in bytes; 0 = the driver's default (16 MiB) */
+	int checksum_sha256;	/* checksum: sha256 (signed payloads); default crc32 (x-amz-checksum-crc32) */
 };
 
 struct ado_azure_config {

@@ -62,6 +62,7 @@ int cfg_parse_storage(struct pctx *p, const yaml_node_t *map)
 					       "storage_class",
 					       "glacier_storage_class",
 					       "part_size",
+					       "checksum",
 					       NULL };
 	static const char *const az_keys[] = { "endpoint", "account",	  "key_env",	"key_file", "ca_file",
 					       "access_tier", "sas_env", "sas_file", "block_size", NULL };
@@ -90,6 +91,15 @@ int cfg_parse_storage(struct pctx *p, const yaml_node_t *map)
 			return -1;
 		if (s[10] && get_size(p, s[10], "'part_size' in 'storage.s3'", 5ULL << 20, 1ULL << 30, &c->s3.part_size) < 0)
 			return -1;
+		if (s[11]) {
+			const char *sum;
+			if (cfg_get_scalar(p, s[11], "'checksum' in 'storage.s3'", "crc32 or sha256", &sum) < 0)
+				return -1;
+			if (strcmp(sum, "crc32") != 0 && strcmp(sum, "sha256") != 0)
+				return cfg_perr(p, s[11], "expected crc32 or sha256 for 'checksum' in 'storage.s3', "
+						"found '%s'", sum);
+			c->s3.checksum_sha256 = strcmp(sum, "sha256") == 0;
+		}
 		if (s[8] && !one_of(c->s3.storage_class, classes))
 			return cfg_perr(p, s[8], "expected one of STANDARD, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, "
 				    "GLACIER_IR, GLACIER, DEEP_ARCHIVE for 'storage_class' in 'storage.s3', found '%s'",

@@ -28,15 +28,18 @@
 
 /* Checksums of one part (or whole object), computed by the uploader thread:
  * only those the writer was made for (a digest pass can cost as much CPU as
- * the upload itself: S3 needs the SHA-256 it signs, Azure the CRC-64 it checks
- * on a block, or the MD5 it keeps as a small blob's Content-MD5). */
+ * the upload itself: S3 the CRC-32 it checks on x-amz-checksum-crc32, or the
+ * SHA-256 it signs (checksum: sha256), Azure the CRC-64 it checks on a block,
+ * or the MD5 it keeps as a small blob's Content-MD5). */
 #define ADO_SUM_SHA256 1u
 #define ADO_SUM_MD5 2u
 #define ADO_SUM_CRC64 4u
+#define ADO_SUM_CRC32 8u
 struct ado_part_sum {
 	unsigned char sha256[32];	/* with ADO_SUM_SHA256 */
 	unsigned char md5[16];		/* with ADO_SUM_MD5 */
 	uint64_t crc64;			/* with ADO_SUM_CRC64: CRC-64/NVME */
+	uint32_t crc32;			/* with ADO_SUM_CRC32: CRC-32 (zlib's) */
 };
 
 /* Driver callbacks; drv is the driver's per-object state. Every callback but

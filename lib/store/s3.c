@@ -6,10 +6,18 @@
  * nor adds x-amz-content-sha256: every query here is written in sorted order
  * ("?uploads=" with its '='), and the payload hash is sent by us.
  *
- * Uploads of unknown length are multipart (CreateMultipartUpload, UploadPart
- * with the part's SHA-256 signed as x-amz-content-sha256, which S3 checks
- * against the body, CompleteMultipartUpload); an object
- * smaller than one part is a single PUT. A failed upload is aborted; uploads a
+ * Uploads of unknown length are multipart (CreateMultipartUpload, UploadPart,
+ * CompleteMultipartUpload); an object smaller than one part is a single PUT.
+ * Every body carries a checksum S3 checks against it:
+ *  - checksum: crc32 (the default, and what the AWS SDKs send since 2025): the
+ *    body's CRC-32 in x-amz-checksum-crc32 (signed, as every header), the
+ *    payload unsigned. The upload is created with x-amz-checksum-algorithm
+ *    CRC32 and completed with each part's ChecksumCRC32, as S3 requires.
+ *    CRC-32 runs at over 10 GB/s here; SHA-256 at 1.7.
+ *  - checksum: sha256: the body's SHA-256 signed as x-amz-content-sha256
+ *    (XAmzContentSHA256Mismatch), for a server without the checksum API.
+ * The artifacts are also covered end to end by the manifest's SHA-256s and,
+ * encrypted, by AES-GCM's tags: the transfer checksum guards the transfer. A failed upload is aborted; uploads a
  * killed run left behind are aborted by clean_uploads on the next run.
  * s3_glacier: artifacts get the archive class, metadata (ADO_STORE_WRITE_META)
  * stays STANDARD so listing and checksums never need a thaw. */
@@ -42,6 +50,7 @@ struct s3 {
 	char *data_class;	/* storage class for artifacts */
 	size_t part_size;
 	int glacier;
+	int sum_sha256;		/* checksum: sha256 (signed payloads); else x-amz-checksum-crc32 */
 	char sigv4[160];
 };
 
@@ -198,12 +207,14 @@ static xmlDocPtr parse_xml(const struct ado_store *s, const char *what, const ch
 
 struct etag {
 	char v[80];
+	char crc32[16];		/* the part's x-amz-checksum-crc32, for CompleteMultipartUpload */
 };
 
 struct s3up {
 	struct ado_store *s;
 	char *path;
 	const char *klass;	/* NULL: STANDARD (send no header) */
+	int sum_sha256;		/* struct s3's */
 	char upload_id[512];
 	struct etag *etags;
 	size_t netags;
@@ -227,9 +238,15 @@ static int up_begin(void *drv, struct ado_err *e)
 		return -1;
 	if (u->klass)
 		call_header(&c, "x-amz-storage-class: %s", u->klass);
+	if (!u->sum_sha256)
+		call_header(&c, "x-amz-checksum-algorithm: %s", "CRC32");
 	call_body(&c, "", 0);
-	if (call_mem(&c, &m, &resp, e) < 0)
+	if (call_mem(&c, &m, &resp, e) < 0) {
+		if (!u->sum_sha256 && (resp.status == 400 || resp.status == 501))
+			ado_err_hint(e, "a server without S3's checksum API refuses x-amz-checksum-algorithm: "
+				     "set 'checksum: sha256' in storage.s3");
 		goto out;
+	}
 	if (!(d = parse_xml(u->s, "CreateMultipartUpload", m.p, m.len, e)))
 		goto out;
 	child_text(xmlDocGetRootElement(d), "UploadId", u->upload_id, sizeof(u->upload_id));
@@ -263,13 +280,25 @@ static int put_body(struct s3up *u, const char *op, const char *q, const void *b
 {
 	struct call c;
 	struct ado_sresp resp;
-	char hex[65];
+	char hex[65], crc[16];
 
-	/* the body's SHA-256, signed: S3 checks it (XAmzContentSHA256Mismatch),
-	 * so a Content-MD5 would only cost a second digest pass */
-	ado_hex(sum->sha256, 32, hex);
-	if (call_init(u->s, &c, "PUT", op, u->path, q, hex, e) < 0)
-		return -1;
+	if (u->sum_sha256) {
+		/* the body's SHA-256, signed: S3 checks it (XAmzContentSHA256Mismatch),
+		 * so a Content-MD5 would only cost a second digest pass */
+		ado_hex(sum->sha256, 32, hex);
+		if (call_init(u->s, &c, "PUT", op, u->path, q, hex, e) < 0)
+			return -1;
+	} else {
+		/* the CRC-32, big-endian in base64: S3 checks it (BadDigest) */
+		unsigned char be[4] = { (unsigned char)(sum->crc32 >> 24), (unsigned char)(sum->crc32 >> 16),
+					(unsigned char)(sum->crc32 >> 8), (unsigned char)sum->crc32 };
+		b64(be, sizeof(be), crc);
+		if (call_init(u->s, &c, "PUT", op, u->path, q, "UNSIGNED-PAYLOAD", e) < 0)
+			return -1;
+		call_header(&c, "x-amz-checksum-crc32: %s", crc);
+		if (tag)
+			snprintf(tag->crc32, sizeof(tag->crc32), "%s", crc);
+	}
 	if (with_class && u->klass)
 		call_header(&c, "x-amz-storage-class: %s", u->klass);
 	call_body(&c, buf, len);
@@ -316,8 +345,12 @@ static int up_commit(void *drv, unsigned nparts, struct ado_err *e)
 	if (mem_write(&body, "<CompleteMultipartUpload>", 25) < 0)
 		goto oom;
 	for (unsigned i = 0; i < nparts; i++) {
-		int n = snprintf(line, sizeof(line), "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1,
-				 u->etags[i].v);
+		int n = u->sum_sha256 ? snprintf(line, sizeof(line), "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
+						 i + 1, u->etags[i].v)
+				      : snprintf(line, sizeof(line),
+						 "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag>"
+						 "<ChecksumCRC32>%s</ChecksumCRC32></Part>",
+						 i + 1, u->etags[i].v, u->etags[i].crc32);
 		if (mem_write(&body, line, (size_t)n) < 0)
 			goto oom;
 	}
@@ -394,15 +427,18 @@ static int s3_open_write(struct ado_store *s, const char *path, unsigned flags, 
 {
 	struct s3 *s3 = s->state;
 	struct s3up *u = calloc(1, sizeof(*u));
+	unsigned sums;
 
 	if (!u || !(u->path = strdup(path))) {
 		free(u);
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
 	u->s = s;
+	u->sum_sha256 = s3->sum_sha256;
 	if (!(flags & ADO_STORE_WRITE_META) && strcmp(s3->data_class, "STANDARD") != 0)
 		u->klass = s3->data_class;
-	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, ADO_SUM_SHA256, ADO_SUM_SHA256, e);
+	sums = s3->sum_sha256 ? ADO_SUM_SHA256 : ADO_SUM_CRC32;
+	*out = ado_upload_writer_new(&s3_upload_ops, u, s3->part_size, sums, sums, e);
 	return *out ? 0 : -1;
 }
 
@@ -928,6 +964,7 @@ int ado_store_s3_open(const struct ado_dest *d, const struct ado_config *cfg, st
 	s3->data_class = strdup(s3->glacier ? cfg->s3.glacier_storage_class ? cfg->s3.glacier_storage_class : "GLACIER"
 					    : cfg->s3.storage_class ? cfg->s3.storage_class : "STANDARD");
 	s3->part_size = cfg->s3.part_size ? (size_t)cfg->s3.part_size : ADO_PART_SIZE_DEFAULT;
+	s3->sum_sha256 = cfg->s3.checksum_sha256;
 	if ((v = env("ADO_S3_PART_SIZE")))	/* tests: small parts; never below S3's minimum */
 		s3->part_size = strtoull(v, NULL, 10) < ADO_PART_SIZE_MIN ? ADO_PART_SIZE_MIN : strtoull(v, NULL, 10);
 	if (!s3->bucket || !s3->prefix || !s3->data_class)

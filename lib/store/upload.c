@@ -52,6 +52,8 @@ static int part_sum(const void *buf, size_t len, unsigned sums, struct ado_part_
 		return -1;
 	if (sums & ADO_SUM_CRC64)
 		sum->crc64 = ado_crc64_nvme(0, buf, len);
+	if (sums & ADO_SUM_CRC32)
+		sum->crc32 = ado_crc32(0, buf, len);
 	return 0;
 }
 

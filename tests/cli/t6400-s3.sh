@@ -1,7 +1,8 @@
 #!/bin/bash
 # S3 destinations against the pinned emulator (s3rver checks SigV4) behind the test proxy:
 # round trip, the aws CLI reading what we wrote, a wrong secret (one line, secret nowhere),
-# 5xx/SlowDown retried, a part damaged on the way refused by its signed SHA-256 and sent again, a cut connection (nothing complete-looking, no orphan upload, the next
+# 5xx/SlowDown retried, a part damaged on the way refused by its CRC-32 (or, with checksum:
+# sha256, its signed SHA-256) and sent again, a cut connection (nothing complete-looking, no orphan upload, the next
 # run cleans up what a killed run left), listing in pages, retention on S3 over backups the
 # aws CLI uploaded in our layout (which we then list, verify and restore).
 . "$(dirname "$0")/../lib/test-lib.sh"
@@ -57,19 +58,26 @@ ADO_STORE_ATTEMPTS=2 run 1 ado-backup -c "$CFG" j
 expect_err "500 InternalError: injected by the test proxy (after 2 attempts)"
 s3_fault "fail=0"
 
-# --- a body damaged on the way: the proxy checks the signed SHA-256 as S3 does ---
-# (every request above passed that check; here one part, then every try, loses a bit)
+# --- a body damaged on the way: the proxy checks x-amz-checksum-crc32 (and, with checksum:
+# sha256, the signed SHA-256) as S3 does; every request above passed that check; here one
+# part, then every try, loses a bit ---
 head -c 12000000 /dev/urandom >"$S/big"
 export ADO_S3_PART_SIZE=5242880
-s3_fault "garble=1"
-ADO_TRACE=1 run 0 ado-backup -c "$CFG" j
-expect_err "400 XAmzContentSHA256Mismatch"
-check "the damaged body was refused once" test "$(grep -c '"status": 400' "$T/proxy.log")" = 1
-bad=$(grep '"status": 400' "$T/proxy.log" | /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["path"])')
-check "... and the same part sent again and taken" sh -c "grep -F '\"path\": \"$bad\"' '$T/proxy.log' | grep -q '\"status\": 200'"
-rm -rf "$T/out"
-run 0 ado-restore -c "$CFG" --job j --to-dir "$T/out"
-check "the resent part is byte-exact" cmp "$S/big" "$T/out/big"
+garbled_once() { # garbled_once CONFIG ERROR: one part damaged, refused, sent again, restored byte-exact
+	: >"$T/proxy.log"
+	s3_fault "garble=1"
+	ADO_TRACE=1 run 0 ado-backup -c "$1" j
+	expect_err "$2"
+	check "the damaged body was refused once" test "$(grep -c '"status": 400' "$T/proxy.log")" = 1
+	bad=$(grep '"status": 400' "$T/proxy.log" | /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["path"])')
+	check "... and the same part sent again and taken" sh -c "grep -F '\"path\": \"$bad\"' '$T/proxy.log' | grep -q '\"status\": 200'"
+	rm -rf "$T/out"
+	run 0 ado-restore -c "$1" --job j --to-dir "$T/out"
+	check "the resent part is byte-exact" cmp "$S/big" "$T/out/big"
+}
+garbled_once "$CFG" "-> 400 BadDigest,"
+sed 's/^backup_jobs:/storage: { s3: { checksum: sha256 } }\nbackup_jobs:/' "$CFG" >"$T/sha.yml"
+garbled_once "$T/sha.yml" "-> 400 XAmzContentSHA256Mismatch,"
 # the parts of one upload go over one kept connection, not a handshake each
 : >"$T/proxy.log"
 run 0 ado-backup -c "$CFG" j
@@ -90,7 +98,7 @@ before=$(ado-restore -c "$CFG" --list --job j | grep -c complete)
 s3_fault "garble=50"
 ADO_STORE_ATTEMPTS=2 run 1 ado-backup -c "$CFG" j
 expect_err "s3://bkt/pre/: UploadPart j/"
-expect_err "400 XAmzContentSHA256Mismatch: The provided 'x-amz-content-sha256' header does not match what was computed. (after 2 attempts)"
+expect_err "400 BadDigest: The CRC32 you specified did not match the calculated checksum. (after 2 attempts)"
 s3_fault "garble=0"
 run 0 ado-restore -c "$CFG" --list --job j
 check "no new backup after the damaged run" test "$(printf '%s\n' "$out" | grep -c complete)" = "$before"

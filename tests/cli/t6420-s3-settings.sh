@@ -58,6 +58,63 @@ AWS_CA_BUNDLE=$T/env-ca.pem ADO_STORE_ATTEMPTS=1 run 1 ado-backup -c "$T/httpsca
 expect_err "file-ca.pem"
 expect_no_err "env-ca.pem"
 
+# --- the transfer checksum: x-amz-checksum-crc32 by default, the signed SHA-256 on request ---
+# (the proxy checks either against the body, and S3's multipart rules for the CRC: see t6400)
+head -c 6000000 /dev/urandom >"$S/big"
+# how the last backup's requests were made: one line per kind of request
+sent() { /usr/bin/python3 -c 'import json, re, sys
+seen = set()
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    h = {k.lower(): v for k, v in r["headers"].items()}
+    p = r["path"]
+    kind = "create" if "?uploads" in p else "complete" if r["method"] == "POST" and "uploadId=" in p else \
+        "part" if "partNumber=" in p else "put" if r["method"] == "PUT" else None
+    if not kind:
+        continue
+    pay = h.get("x-amz-content-sha256", "")
+    pay = "sha256" if re.fullmatch("[0-9a-f]{64}", pay) else pay
+    seen.add("%s payload=%s algorithm=%s crc32=%s" % (kind, pay, h.get("x-amz-checksum-algorithm", "-"),
+                                                       "yes" if "x-amz-checksum-crc32" in h else "no"))
+print("\n".join(sorted(seen)))' "$T/proxy.log"; }
+check_sent() { # check_sent WHAT WANT: $(sent) is exactly WANT
+	local got
+	got=$(sent)
+	[ "$got" = "$2" ] || printf '# got:\n%s\n' "$got" | sed 's/^/#   /' >&2
+	check "$1" test "$got" = "$2"
+}
+: >"$T/proxy.log"
+run 0 ado-backup -c "$T/part.yml" j
+check_sent "by default: parts and objects carry x-amz-checksum-crc32, unsigned; the upload names CRC32" \
+"complete payload=sha256 algorithm=- crc32=no
+create payload=sha256 algorithm=CRC32 crc32=no
+part payload=UNSIGNED-PAYLOAD algorithm=- crc32=yes
+put payload=UNSIGNED-PAYLOAD algorithm=- crc32=yes"
+rm -rf "$T/out"
+run 0 ado-restore -c "$T/part.yml" --job j --to-dir "$T/out"
+check "... and the backup restores byte-exact" cmp "$S/big" "$T/out/big"
+cfg sha '{ part_size: 5MiB, checksum: sha256 }'
+: >"$T/proxy.log"
+run 0 ado-backup -c "$T/sha.yml" j
+check_sent "checksum: sha256: every body's SHA-256 signed, no checksum header" \
+"complete payload=sha256 algorithm=- crc32=no
+create payload=sha256 algorithm=- crc32=no
+part payload=sha256 algorithm=- crc32=no
+put payload=sha256 algorithm=- crc32=no"
+cfg md5 '{ checksum: md5 }'
+run 2 ado-backup -c "$T/md5.yml" j
+expect_err "md5.yml:3"
+expect_err "expected crc32 or sha256 for 'checksum' in 'storage.s3', found 'md5'"
+# a server without the checksum API that refuses it: one line, and the setting to use
+s3_fault "oldserver=5"
+ADO_STORE_ATTEMPTS=1 run 1 ado-backup -c "$T/part.yml" j
+expect_err "CreateMultipartUpload j/"
+expect_err "400 InvalidArgument: Unsupported header 'x-amz-checksum-algorithm'"
+expect_err "hint: a server without S3's checksum API refuses x-amz-checksum-algorithm: set 'checksum: sha256' in storage.s3"
+run 0 ado-backup -c "$T/sha.yml" j
+s3_fault "oldserver=0"
+rm -f "$S/big"
+
 # --- AWS_SESSION_TOKEN: sent as x-amz-security-token, never shown ---
 tok=FQoGZXIvYXdzTestSessionToken4242
 AWS_SESSION_TOKEN=$tok ADO_TRACE=1 run 0 ado-backup -c "$T/part.yml" j

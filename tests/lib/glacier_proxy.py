@@ -7,13 +7,19 @@ the emulator does not:
     carries x-amz-restore: ongoing-request="true" for RESTORE_POLLS more HEADs, then "false";
   - ListMultipartUploads and AbortMultipartUpload (s3rver: 501 / 405) over the uploads it saw begin;
   - a body whose SHA-256 is not the x-amz-content-sha256 it was signed with answers 400
-    XAmzContentSHA256Mismatch, one whose MD5 is not its Content-MD5 400 BadDigest (S3 checks both;
-    s3rver checks neither);
+    XAmzContentSHA256Mismatch, one whose MD5 is not its Content-MD5 400 BadDigest, one whose CRC-32
+    is not its x-amz-checksum-crc32 400 BadDigest (S3 checks all three; s3rver checks none);
+  - multipart checksums as S3 keeps them: a part with an x-amz-checksum-* header of another
+    algorithm than its upload was created with (x-amz-checksum-algorithm), or without one when the
+    upload has one, answers 400 InvalidRequest; so does a CompleteMultipartUpload that does not give
+    each part's ChecksumCRC32 as it was uploaded;
   - faults, set through the control path /__ctl?fail=N&status=503&code=SlowDown (the next N requests
     answer that), /__ctl?cut=N (the Nth UploadPart from now: read half its body, then drop the
     connection), /__ctl?hangup=N (after each of the next N answers, close the connection without a
 word, as a server does when a kept connection times out), /__ctl?garble=N (the next N request bodies lose a bit on the way, as on a bad
-    link: the checks above then refuse them), and /__ctl?polls=K.
+    link: the checks above then refuse them), /__ctl?oldserver=N (the next N requests that name a
+    checksum algorithm answer 400 InvalidArgument, as a server without S3's checksum API may), and
+    /__ctl?polls=K.
 Requests are forwarded as they came (the Host header too), so s3rver still checks SigV4.
 STATEFILE is appended one JSON line per request (method, path, status, and "conn", the number of the
 TCP connection it came on; with PROXY_LOG_HEADERS=1 in the environment also "headers", the request's
@@ -28,14 +34,18 @@ import sys
 import threading
 import urllib.parse
 import uuid
+import zlib
 
 PORT, UP, STATE = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 LOG_HEADERS = os.environ.get("PROXY_LOG_HEADERS") == "1"
 lock = threading.Lock()
 archived = {}  # key path -> {"requested": bool, "polls": int}
 uploads = {}   # upload id -> key path
+upload_algo = {}  # upload id -> its x-amz-checksum-algorithm, lower case ("" for none)
+part_crc = {}  # (upload id, part number) -> the part's x-amz-checksum-crc32
 conns = [0]    # connections accepted so far
-faults = {"fail": 0, "status": 503, "code": "SlowDown", "cut": 0, "polls": 0, "garble": 0, "hangup": 0}
+faults = {"fail": 0, "status": 503, "code": "SlowDown", "cut": 0, "polls": 0, "garble": 0, "hangup": 0,
+          "oldserver": 0}
 
 
 def xml_error(code, msg):
@@ -87,7 +97,7 @@ class H(http.server.BaseHTTPRequestHandler):
         key = urllib.parse.unquote(u.path)
         if u.path == "/__ctl":
             with lock:
-                for k in ("fail", "cut", "polls", "garble", "hangup"):
+                for k in ("fail", "cut", "polls", "garble", "hangup", "oldserver"):
                     if k in q:
                         faults[k] = int(q[k][0])
                 for k in ("status", "code"):
@@ -106,6 +116,14 @@ class H(http.server.BaseHTTPRequestHandler):
         if fail:
             self.body()
             return self.answer(faults["status"], xml_error(faults["code"], "injected by the test proxy"),
+                               [("Content-Type", "application/xml")])
+        with lock:
+            old = faults["oldserver"] > 0 and "x-amz-checksum-algorithm" in self.headers
+            if old:
+                faults["oldserver"] -= 1
+        if old:
+            self.body()
+            return self.answer(400, xml_error("InvalidArgument", "Unsupported header 'x-amz-checksum-algorithm'"),
                                [("Content-Type", "application/xml")])
         if cut:
             n = int(self.headers.get("Content-Length") or 0)
@@ -160,6 +178,13 @@ class H(http.server.BaseHTTPRequestHandler):
         if md5 is not None and base64.b64encode(hashlib.md5(body).digest()).decode() != md5:
             return self.answer(400, xml_error("BadDigest", "The Content-MD5 you specified did not match what we received."),
                                [("Content-Type", "application/xml")])
+        crc = self.headers.get("x-amz-checksum-crc32")
+        if crc is not None and base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode() != crc:
+            return self.answer(400, xml_error("BadDigest", "The CRC32 you specified did not match the calculated checksum."),
+                               [("Content-Type", "application/xml")])
+        refused = self.multipart_checksums(q, body)
+        if refused:
+            return self.answer(400, xml_error("InvalidRequest", refused), [("Content-Type", "application/xml")])
         klass = self.headers.get("x-amz-storage-class", "")
         status, headers, data = self.forward(body)
         if status < 300 and self.command == "PUT" and "partNumber" not in q and klass in ("GLACIER", "DEEP_ARCHIVE"):
@@ -169,6 +194,7 @@ class H(http.server.BaseHTTPRequestHandler):
             uid = data.split(b"<UploadId>")[1].split(b"</UploadId>")[0].decode()
             with lock:
                 uploads[uid] = key
+                upload_algo[uid] = self.headers.get("x-amz-checksum-algorithm", "").lower()
                 if klass in ("GLACIER", "DEEP_ARCHIVE"):
                     archived[key] = {"requested": False, "polls": 0}
         if status < 300 and self.command == "POST" and "uploadId" in q:
@@ -184,6 +210,38 @@ class H(http.server.BaseHTTPRequestHandler):
                         headers.append(("x-amz-restore",
                                         'ongoing-request="false", expiry-date="Fri, 21 Dec 2040 00:00:00 GMT"'))
         return self.answer(status, data, headers)
+
+    def multipart_checksums(self, q, body):
+        """S3's rules for the checksums of a multipart upload: what it refuses, or None."""
+        if "uploadId" not in q:
+            return None
+        uid = q["uploadId"][0]
+        with lock:
+            algo = upload_algo.get(uid)
+        if algo is None:
+            return None  # not created through this proxy
+        if self.command == "PUT" and "partNumber" in q:
+            sent = [k[len("x-amz-checksum-"):].lower() for k in self.headers.keys()
+                    if k.lower().startswith("x-amz-checksum-") and k.lower() != "x-amz-checksum-algorithm"]
+            if sent != ([algo] if algo else []):
+                return ("Checksum Type mismatch occurred, expected checksum Type: %s, actual checksum Type: %s"
+                        % (algo or "null", sent[0] if sent else "null"))
+            if algo == "crc32":
+                with lock:
+                    part_crc[(uid, q["partNumber"][0])] = self.headers.get("x-amz-checksum-crc32")
+        if self.command == "POST" and algo == "crc32":
+            text = body.decode("utf-8", "replace")
+            for part in text.split("<Part>")[1:]:
+                num = part.split("<PartNumber>")[1].split("</PartNumber>")[0]
+                given = part.split("<ChecksumCRC32>")[1].split("</ChecksumCRC32>")[0] if "<ChecksumCRC32>" in part else None
+                with lock:
+                    want = part_crc.get((uid, num))
+                if given is None:
+                    return ("The upload was created using a crc32 checksum. The complete request must include the "
+                            "checksum for each part. It was missing for part %s in the request." % num)
+                if given != want:
+                    return "The checksum of part %s does not match the one it was uploaded with." % num
+        return None
 
     def forward(self, body):
         c = http.client.HTTPConnection("127.0.0.1", UP, timeout=30)

@@ -146,6 +146,7 @@ static void test_plan_file(void)
 	ok(c->s3.endpoint == NULL, "s3 endpoint unset (the driver falls back to AWS_ENDPOINT_URL)");
 	ok(c->s3.region == NULL, "s3 region unset (the driver falls back to AWS_REGION)");
 	is_int(c->s3.path_style, -1, "s3 path style unset");
+	is_int(c->s3.checksum_sha256, 0, "s3 checksum default: crc32");
 	is_int(c->s3.present, 0, "no storage.s3 section");
 	is_str(c->s3.access_key_id.env, "AWS_ACCESS_KEY_ID", "s3 key id env default");
 	is_str(c->s3.secret_access_key.env, "AWS_SECRET_ACCESS_KEY", "s3 secret env default");
@@ -187,6 +188,7 @@ static void test_full_example(void)
 	is_str(c->s3.secret_access_key.file, "/etc/ado/secrets/aws_secret_access_key", "secret_access_key_file");
 	ok(c->s3.secret_access_key.env == NULL, "the file replaces the default variable");
 	is_str(c->s3.storage_class, "STANDARD_IA", "storage_class");
+	is_int(c->s3.checksum_sha256, 0, "checksum: crc32");
 	is_int(c->azure.present, 1, "storage.azure present");
 	is_str(c->azure.account, "adobackups", "azure account");
 	is_str(c->azure.access_tier, "Cool", "access tier");
@@ -280,7 +282,9 @@ static void test_unknown_keys(void)
 	refused("unknown s3 key", "storage:\n  s3:\n    regoin: x\n",
 		"t.yml:3:5: expected one of endpoint, region, path_style, access_key_id_env, access_key_id_file, "
 		"secret_access_key_env, secret_access_key_file, ca_file, storage_class, glacier_storage_class, "
-		"part_size in 'storage.s3', found unknown key 'regoin'", "did you mean 'region'?");
+		"part_size, checksum in 'storage.s3', found unknown key 'regoin'", "did you mean 'region'?");
+	refused("checksum unknown", "storage:\n  s3:\n    checksum: md5\n",
+		"t.yml:3:15: expected crc32 or sha256 for 'checksum' in 'storage.s3', found 'md5'", NULL);
 	refused("part_size too small", "storage:\n  s3:\n    part_size: 1MiB\n",
 		"t.yml:3:16: expected a size from 5MiB to 1024MiB like 16MiB for 'part_size' in 'storage.s3', "
 		"found '1MiB'", NULL);

@@ -29,7 +29,8 @@ static int sums_match(const void *buf, size_t len, unsigned sums, const struct a
 	EVP_Digest(buf, len, md5, &n, EVP_md5(), NULL);
 	return memcmp(sum->sha256, (sums & ADO_SUM_SHA256) ? sha : zero, 32) == 0 &&
 	       memcmp(sum->md5, (sums & ADO_SUM_MD5) ? md5 : zero, 16) == 0 &&
-	       sum->crc64 == ((sums & ADO_SUM_CRC64) ? ado_crc64_nvme(0, buf, len) : 0);
+	       sum->crc64 == ((sums & ADO_SUM_CRC64) ? ado_crc64_nvme(0, buf, len) : 0) &&
+	       sum->crc32 == ((sums & ADO_SUM_CRC32) ? ado_crc32(0, buf, len) : 0);
 }
 
 static int f_begin(void *drv, struct ado_err *e)
@@ -98,6 +99,35 @@ static int f_get(void *drv, uint64_t off, size_t len, void *buf, size_t *got, ui
 
 static const struct ado_download_ops dops = { f_get, f_free };
 
+/* An upload of data in 1000-byte pieces with part_sums on each part (and
+ * whole_sums on a small object): six parts each carrying exactly those sums;
+ * then a part carrying them where SHA-256 (or MD5) was asked for is noticed. */
+static void upload_shape(struct fake *f, const unsigned char *data, size_t len, unsigned part_sums,
+			 unsigned whole_sums, const char *name)
+{
+	struct ado_err e;
+	struct ado_writer *w;
+	struct ado_part_sum s = { 0 };
+
+	memset(f, 0, sizeof(*f));
+	f->fail_part = -1;
+	f->sums_ok = 1;
+	f->part_sums = part_sums;
+	f->whole_sums = whole_sums;
+	w = ado_upload_writer_new(&fops, f, PART, part_sums, whole_sums, &e);
+	for (size_t o = 0; o < len; o += 1000)
+		ado_writer_write(w, data + o, len - o < 1000 ? len - o : 1000, &e);
+	is_int(ado_writer_close(w, &e), 0, "parts with %s commit", name);
+	ado_writer_free(w);
+	ok(f->committed == 6 && f->sums_ok, "each part carries its %s and nothing else", name);
+	f->part_sums = part_sums == ADO_SUM_SHA256 ? ADO_SUM_MD5 : ADO_SUM_SHA256;
+	f->sums_ok = 1;
+	s.crc64 = ado_crc64_nvme(0, data, PART);
+	s.crc32 = ado_crc32(0, data, PART);
+	f_part(f, 99, data, PART, &s, &e);
+	ok(!f->sums_ok, "a part with %s where another sum was asked for is noticed by the fake", name);
+}
+
 int main(void)
 {
 	unsigned char data[5500];
@@ -127,25 +157,11 @@ int main(void)
 	is_int(f.aborted, 0, "a committed upload is not aborted");
 	is_int(f.freed, 1, "driver state freed once");
 
-	/* Azure's shape: a CRC-64 on each block, an MD5 on a small blob */
-	memset(&f, 0, sizeof(f));
-	f.fail_part = -1;
-	f.sums_ok = 1;
-	f.part_sums = ADO_SUM_CRC64;
-	f.whole_sums = ADO_SUM_MD5;
-	w = ado_upload_writer_new(&fops, &f, PART, ADO_SUM_CRC64, ADO_SUM_MD5, &e);
-	for (size_t o = 0; o < sizeof(data); o += 1000)
-		ado_writer_write(w, data + o, sizeof(data) - o < 1000 ? sizeof(data) - o : 1000, &e);
-	is_int(ado_writer_close(w, &e), 0, "blocks with CRC-64 commit");
-	ado_writer_free(w);
-	ok(f.committed == 6 && f.sums_ok, "each block carries its CRC-64 and nothing else");
-	f.part_sums = ADO_SUM_MD5;	/* the check itself must be able to fail */
-	f.sums_ok = 1;
-	{
-		struct ado_part_sum s = { .crc64 = ado_crc64_nvme(0, data, PART) };
-		f_part(&f, 99, data, PART, &s, &e);
-	}
-	ok(!f.sums_ok, "a part with the wrong kind of checksum is noticed by the fake");
+	/* each driver's shape: Azure a CRC-64 on each block (an MD5 on a small
+	 * blob), S3 a CRC-32 on each part and object; and the check itself must
+	 * be able to fail: a part carrying another kind of sum than asked for */
+	upload_shape(&f, data, sizeof(data), ADO_SUM_CRC64, ADO_SUM_MD5, "CRC-64");
+	upload_shape(&f, data, sizeof(data), ADO_SUM_CRC32, ADO_SUM_CRC32, "CRC-32");
 
 	/* small: one put_whole, no multipart */
 	memset(&f, 0, sizeof(f));
