@@ -27,6 +27,14 @@ static inline int ado_fill(unsigned char *buf, size_t *len, size_t cap, const un
 	return *len == cap;
 }
 
+/* The pool behind shared chunks (chunk.c): chunks of one size, reused. The
+ * pool lives until its owner freed it and every chunk was dropped. */
+struct ado_chunk_pool;
+struct ado_chunk_pool *ado_chunk_pool_new(size_t size);
+void ado_chunk_pool_free(struct ado_chunk_pool *p);	/* the owner's reference; accepts NULL */
+struct ado_chunk *ado_chunk_get(struct ado_chunk_pool *p);	/* with one reference, the caller's; NULL: no memory */
+size_t ado_chunk_pool_mapped(struct ado_chunk_pool *p);	/* chunks mapped so far */
+
 /* Initialise a mutex and two conditions: all three, or none (-1). */
 int ado_sync_init(pthread_mutex_t *mu, pthread_cond_t *a, pthread_cond_t *b);
 void ado_sync_destroy(pthread_mutex_t *mu, pthread_cond_t *a, pthread_cond_t *b);

@@ -26,6 +26,7 @@
 #define ADO_IO_BUFSIZE (1024 * 1024)
 
 struct ado_writer;
+struct ado_chunk;
 
 struct ado_writer_ops {
 	const char *name;
@@ -35,7 +36,25 @@ struct ado_writer_ops {
 	int (*close)(struct ado_writer *w, struct ado_err *e);
 	/* release own resources (not next: ado_writer_free does that) */
 	void (*free)(struct ado_writer *w);
+	/* Optional, for a sink that holds whole parts until they are sent (the
+	 * remote uploaders): the part size, if it can take its bytes as references
+	 * into shared chunks (write_chunk) instead of copying them; 0 if not. */
+	size_t (*chunk_unit)(struct ado_writer *w);
+	/* With chunk_unit: consume the n bytes at off in c, holding a reference
+	 * to c (ado_chunk_ref) for as long as it needs them. The bytes follow on
+	 * from the previous call's, and never cross a multiple of the chunk size. */
+	int (*write_chunk)(struct ado_writer *w, struct ado_chunk *c, size_t off, size_t n, struct ado_err *e);
 };
+
+/* Shared chunks. A tee that feeds several part-buffering sinks copies each
+ * byte once, into a chunk, and hands each such sink a reference to it instead
+ * of the bytes: one copy and one set of part buffers for every remote
+ * destination, not one each. Bytes handed out are never written again; a
+ * chunk whose last reference is dropped (on any thread) goes back to its pool
+ * for reuse, its pages already mapped. */
+unsigned char *ado_chunk_data(struct ado_chunk *c);
+void ado_chunk_ref(struct ado_chunk *c);
+void ado_chunk_unref(struct ado_chunk *c);	/* accepts NULL */
 
 struct ado_writer {
 	const struct ado_writer_ops *ops;
@@ -47,6 +66,8 @@ struct ado_writer {
 /* Allocate a writer with ops/state/next; NULL on out of memory. */
 struct ado_writer *ado_writer_new(const struct ado_writer_ops *ops, void *state, struct ado_writer *next);
 int ado_writer_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e);
+/* write_chunk with write's checks (closed, interrupted) */
+int ado_writer_write_chunk(struct ado_writer *w, struct ado_chunk *c, size_t off, size_t n, struct ado_err *e);
 int ado_writer_close(struct ado_writer *w, struct ado_err *e);
 /* Frees w and its whole downstream chain. Accepts NULL. */
 void ado_writer_free(struct ado_writer *w);
@@ -111,6 +132,8 @@ char *ado_mem_writer_take(struct ado_writer *w, size_t *len);
 struct ado_writer *ado_tee_new(struct ado_writer **sinks, size_t n, struct ado_err *e);
 /* 0 if sink i succeeded so far (and at close), -1 with its error copied into e. */
 int ado_tee_status(struct ado_writer *tee, size_t i, struct ado_err *e);
+/* How many shared chunks the tee has mapped so far (0: its sinks share none). */
+size_t ado_tee_chunks(struct ado_writer *tee);
 
 /* --- pull sources --- */
 struct ado_reader *ado_fd_reader_new(int fd, int own_fd, struct ado_err *e);

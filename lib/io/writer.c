@@ -16,7 +16,8 @@ struct ado_writer *ado_writer_new(const struct ado_writer_ops *ops, void *state,
 	return w;
 }
 
-int ado_writer_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
+/* 1 when n bytes may go to w now, 0 when there are none, -1 with e */
+static int writable(struct ado_writer *w, size_t n, struct ado_err *e)
 {
 	if (w->closed)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "write to closed stream '%s'", w->ops->name);
@@ -24,7 +25,21 @@ int ado_writer_write(struct ado_writer *w, const void *buf, size_t n, struct ado
 		return 0;
 	if (ado_interrupted())
 		return ado_err_set(e, ADO_E_INTERRUPTED, 0, "interrupted by signal %d", ado_interrupted());
-	return w->ops->write(w, buf, n, e);
+	return 1;
+}
+
+int ado_writer_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
+{
+	int rc = writable(w, n, e);
+
+	return rc <= 0 ? rc : w->ops->write(w, buf, n, e);
+}
+
+int ado_writer_write_chunk(struct ado_writer *w, struct ado_chunk *c, size_t off, size_t n, struct ado_err *e)
+{
+	int rc = writable(w, n, e);
+
+	return rc <= 0 ? rc : w->ops->write_chunk(w, c, off, n, e);
 }
 
 int ado_writer_close(struct ado_writer *w, struct ado_err *e)

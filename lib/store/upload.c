@@ -8,7 +8,12 @@
  * its own size, not a part, without growing (and copying) a buffer; and
  * unmapping gives the memory back at once, where freed heap chunks of a part's
  * size stay in the process (glibc raises its mmap threshold after the first
- * such free). */
+ * such free).
+ *
+ * Behind a tee with other remotes, the writer holds no buffers of its own: a
+ * part is a range of one of the tee's shared chunks (write_chunk, io.h), held
+ * by reference from its first byte until the uploader has sent it, and handed
+ * over as soon as it is full. */
 #include "store/remote.h"
 
 #include <openssl/evp.h>
@@ -25,6 +30,10 @@ struct upload {
 	unsigned char *fill;	/* the producer's buffer (NULL until the first byte) */
 	size_t fill_len;
 	unsigned char *spare;	/* the other part buffer (NULL until needed) */
+	/* shared mode (write_chunk): the part is fill_len bytes at part_off in part_chunk */
+	int shared;
+	struct ado_chunk *part_chunk;	/* with our reference; NULL between parts */
+	size_t part_off;
 	unsigned nparts;	/* parts handed over so far */
 	int begun;		/* begin() succeeded: abort on failure */
 	int done;		/* committed */
@@ -35,6 +44,7 @@ struct upload {
 	pthread_cond_t cv;
 	unsigned char *job;	/* part being sent, NULL when idle */
 	size_t job_len;
+	struct ado_chunk *job_chunk;	/* the shared chunk job lies in (its reference), or NULL */
 	unsigned job_index;
 	int stop;
 	int failed;
@@ -91,16 +101,20 @@ static void *uploader(void *arg)
 	pthread_mutex_lock(&u->mu);
 	for (;;) {
 		struct ado_err err;
+		struct ado_chunk *chunk;
 		int rc;
 		while (!u->job && !u->stop)
 			pthread_cond_wait(&u->cv, &u->mu);
 		if (!u->job)
 			break;
+		chunk = u->job_chunk;
 		pthread_mutex_unlock(&u->mu);
 		ado_err_clear(&err);
 		rc = send_part(u, u->job, u->job_len, u->job_index, &err);
+		ado_chunk_unref(chunk);	/* sent (or given up): its bytes are not needed again */
 		pthread_mutex_lock(&u->mu);
 		u->job = NULL;
+		u->job_chunk = NULL;
 		if (rc < 0 && !u->failed) {
 			u->failed = 1;
 			u->err = err;
@@ -142,6 +156,38 @@ static void stop_thread(struct upload *u)
 	u->started = 0;
 }
 
+/* Give the idle uploader len bytes at buf as the next part (and chunk's
+ * reference, if they lie in a shared chunk: the uploader drops it once sent). */
+static int give(struct upload *u, unsigned char *buf, size_t len, struct ado_chunk *chunk, struct ado_err *e)
+{
+	if (!u->started) {
+		int rc = pthread_create(&u->tid, NULL, uploader, u);
+		if (rc != 0)
+			return ado_err_set(e, ADO_E_INTERNAL, rc, "cannot start the upload thread");
+		u->started = 1;
+	}
+	pthread_mutex_lock(&u->mu);
+	u->job = buf;
+	u->job_len = len;
+	u->job_chunk = chunk;
+	u->job_index = u->nparts++;
+	pthread_cond_broadcast(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	return 0;
+}
+
+/* Shared mode: give the current part, with its chunk reference, once the
+ * previous one is sent. */
+static int hand_over_chunk(struct upload *u, struct ado_err *e)
+{
+	if (wait_idle(u, e) < 0 ||
+	    give(u, ado_chunk_data(u->part_chunk) + u->part_off, u->fill_len, u->part_chunk, e) < 0)
+		return -1;
+	u->part_chunk = NULL;
+	u->fill_len = 0;
+	return 0;
+}
+
 /* Give the full fill buffer to the uploader and take the spare one. */
 static int hand_over(struct upload *u, struct ado_err *e)
 {
@@ -151,18 +197,8 @@ static int hand_over(struct upload *u, struct ado_err *e)
 		return -1;
 	if (!u->spare && !(u->spare = part_map(u->part_size)))
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory for an upload part");
-	if (!u->started) {
-		int rc = pthread_create(&u->tid, NULL, uploader, u);
-		if (rc != 0)
-			return ado_err_set(e, ADO_E_INTERNAL, rc, "cannot start the upload thread");
-		u->started = 1;
-	}
-	pthread_mutex_lock(&u->mu);
-	u->job = u->fill;
-	u->job_len = u->fill_len;
-	u->job_index = u->nparts++;
-	pthread_cond_broadcast(&u->cv);
-	pthread_mutex_unlock(&u->mu);
+	if (give(u, u->fill, u->fill_len, NULL, e) < 0)
+		return -1;
 	b = u->spare;
 	u->spare = u->fill;	/* in flight: becomes the spare once the uploader is idle */
 	u->fill = b;
@@ -175,6 +211,8 @@ static int up_write(struct ado_writer *w, const void *buf, size_t n, struct ado_
 	struct upload *u = w->state;
 	const unsigned char *p = buf;
 
+	if (u->shared)
+		return ado_err_set(e, ADO_E_INTERNAL, 0, "upload: copied bytes after shared chunks");
 	while (n > 0) {
 		size_t k;
 		if (u->fill_len == u->part_size && hand_over(u, e) < 0)
@@ -192,20 +230,60 @@ static int up_write(struct ado_writer *w, const void *buf, size_t n, struct ado_
 	return 0;
 }
 
+static size_t up_chunk_unit(struct ado_writer *w)
+{
+	return ((struct upload *)w->state)->part_size;
+}
+
+static int up_write_chunk(struct ado_writer *w, struct ado_chunk *c, size_t off, size_t n, struct ado_err *e)
+{
+	struct upload *u = w->state;
+
+	if (u->fill)
+		return ado_err_set(e, ADO_E_INTERNAL, 0, "upload: shared chunks after copied bytes");
+	u->shared = 1;
+	while (n > 0) {
+		size_t k;
+		if (!u->part_chunk) {
+			ado_chunk_ref(c);
+			u->part_chunk = c;
+			u->part_off = off;
+			u->fill_len = 0;
+		} else if (u->part_chunk != c || u->part_off + u->fill_len != off) {
+			return ado_err_set(e, ADO_E_INTERNAL, 0, "upload: shared chunk bytes out of order");
+		}
+		k = u->part_size - u->fill_len < n ? u->part_size - u->fill_len : n;
+		u->fill_len += k;
+		off += k;
+		n -= k;
+		if (u->fill_len == u->part_size && hand_over_chunk(u, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* the bytes of the part being filled */
+static const void *part_bytes(const struct upload *u)
+{
+	if (u->part_chunk)
+		return ado_chunk_data(u->part_chunk) + u->part_off;
+	return u->fill ? (const void *)u->fill : "";
+}
+
 static int up_close(struct ado_writer *w, struct ado_err *e)
 {
 	struct upload *u = w->state;
 
 	if (u->nparts == 0) {
 		struct ado_part_sum sum;
-		if (part_sum(u->fill ? (const void *)u->fill : "", u->fill_len, u->whole_sums, &sum) < 0)
+		if (part_sum(part_bytes(u), u->fill_len, u->whole_sums, &sum) < 0)
 			return ado_err_set(e, ADO_E_INTERNAL, 0, "cannot checksum an object");
-		if (u->ops->put_whole(u->drv, u->fill ? (const void *)u->fill : "", u->fill_len, &sum, e) < 0)
+		if (u->ops->put_whole(u->drv, part_bytes(u), u->fill_len, &sum, e) < 0)
 			return -1;
 		u->done = 1;
 		return 0;
 	}
-	if (u->fill_len > 0 && hand_over(u, e) < 0)
+	if (u->fill_len > 0 && (u->shared ? hand_over_chunk(u, e) : hand_over(u, e)) < 0)
 		return -1;
 	if (wait_idle(u, e) < 0)
 		return -1;
@@ -230,6 +308,7 @@ static void up_free(struct ado_writer *w)
 	pthread_cond_destroy(&u->cv);
 	part_unmap(u->fill, u->part_size);
 	part_unmap(u->spare, u->part_size);
+	ado_chunk_unref(u->part_chunk);
 	free(u);
 }
 
@@ -238,6 +317,8 @@ static const struct ado_writer_ops upload_ops = {
 	.write = up_write,
 	.close = up_close,
 	.free = up_free,
+	.chunk_unit = up_chunk_unit,
+	.write_chunk = up_write_chunk,
 };
 
 struct ado_writer *ado_upload_writer_new(const struct ado_upload_ops *ops, void *drv, size_t part_size,

@@ -1,6 +1,7 @@
 /* t-remote.c - lib/store/upload.c and download.c against an in-memory driver:
  * parts in order and bounded, whole-object path, abort on free, failure
- * reported, ranged reads with prefetch reassemble the object. */
+ * reported, ranged reads with prefetch reassemble the object; several
+ * uploaders behind one tee sharing its chunks. */
 #include "tap.h"
 
 #include <openssl/evp.h>
@@ -15,6 +16,7 @@ struct fake {
 	size_t len;
 	unsigned begun, parts, committed, whole, aborted, freed;
 	int fail_part;		/* fail put_part with this index (-1: never) */
+	size_t part;		/* the writer's part size (0: PART) */
 	int sums_ok;
 	unsigned part_sums, whole_sums;	/* what the writer was made to compute */
 };
@@ -48,7 +50,7 @@ static int f_part(void *drv, unsigned index, const void *buf, size_t len, const 
 		return ado_err_set(e, ADO_E_NET, 0, "part %u refused", index);
 	if (!sums_match(buf, len, f->part_sums, sum))
 		f->sums_ok = 0;
-	if (index != f->parts || (size_t)index * PART != f->len)
+	if (index != f->parts || (size_t)index * (f->part ? f->part : PART) != f->len)
 		return ado_err_set(e, ADO_E_INTERNAL, 0, "part %u out of order", index);
 	memcpy(f->obj + f->len, buf, len);
 	f->len += len;
@@ -128,6 +130,61 @@ static void upload_shape(struct fake *f, const unsigned char *data, size_t len, 
 	ok(!f->sums_ok, "a part with %s where another sum was asked for is noticed by the fake", name);
 }
 
+/* Two uploaders (parts of 2 and 1 times PART, or 3 and 2) and a plain sink
+ * behind one tee, fed len bytes in odd pieces; part fail_a of the first
+ * refused (-1: none). */
+static void tee_of_uploaders(const unsigned char *data, size_t len, size_t part_a, size_t part_b, int fail_a,
+			     const char *what)
+{
+	struct fake a, b;
+	struct ado_writer *sinks[3], *tee;
+	struct ado_err e;
+	size_t got = 0;
+	char *copy;
+	int rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.fail_part = fail_a;
+	b.fail_part = -1;
+	a.part = part_a;
+	b.part = part_b;
+	a.sums_ok = b.sums_ok = 1;
+	a.part_sums = a.whole_sums = b.part_sums = b.whole_sums = ADO_SUM_CRC32;
+	sinks[0] = ado_upload_writer_new(&fops, &a, part_a, ADO_SUM_CRC32, ADO_SUM_CRC32, &e);
+	sinks[1] = ado_upload_writer_new(&fops, &b, part_b, ADO_SUM_CRC32, ADO_SUM_CRC32, &e);
+	sinks[2] = ado_mem_writer_new(len + 1, &e);
+	tee = ado_tee_new(sinks, 3, &e);
+	for (size_t o = 0; o < len && rc == 0; o += 333)
+		rc = ado_writer_write(tee, data + o, len - o < 333 ? len - o : 333, &e);
+	is_int(rc == 0 ? ado_writer_close(tee, &e) : rc, 0, "%s: the tee writes and closes", what);
+	ok(b.len == len && memcmp(b.obj, data, len) == 0 && b.sums_ok, "%s: the second uploader has every byte", what);
+	if (len > part_b)
+		ok(b.committed == (len + part_b - 1) / part_b && b.aborted == 0, "%s: ... in parts of its own size (%zu)",
+		   what, part_b);
+	if (fail_a < 0) {
+		ok(a.len == len && memcmp(a.obj, data, len) == 0 && a.sums_ok, "%s: so has the first", what);
+		if (len > part_a)
+			is_int(a.committed, (len + part_a - 1) / part_a, "%s: ... in parts of its own size (%zu)", what,
+			       part_a);
+		is_int(ado_tee_status(tee, 0, &e), 0, "%s: both uploaders succeeded", what);
+	} else {
+		is_int(ado_tee_status(tee, 0, &e), -1, "%s: the first uploader's failure is kept", what);
+		is_str(e.msg, "part 1 refused", "%s: ... with its error", what);
+		ok(a.aborted == 1 && a.committed == 0, "%s: ... and its upload aborted", what);
+	}
+	copy = ado_mem_writer_take(sinks[2], &got);
+	ok(got == len && memcmp(copy, data, len) == 0, "%s: the plain sink got the same bytes", what);
+	free(copy);
+	if (part_a % part_b == 0)
+		ok(ado_tee_chunks(tee) >= 1 && ado_tee_chunks(tee) <= 3,
+		   "%s: the uploaders share chunks: %zu mapped for %zu bytes (bound 3)", what, ado_tee_chunks(tee), len);
+	else
+		is_int(ado_tee_chunks(tee), 0, "%s: part sizes that do not divide share nothing", what);
+	ado_writer_free(tee);
+	ok(a.freed == 1 && b.freed == 1, "%s: freeing the tee frees both uploaders", what);
+}
+
 int main(void)
 {
 	unsigned char data[5500];
@@ -162,6 +219,12 @@ int main(void)
 	 * be able to fail: a part carrying another kind of sum than asked for */
 	upload_shape(&f, data, sizeof(data), ADO_SUM_CRC64, ADO_SUM_MD5, "CRC-64");
 	upload_shape(&f, data, sizeof(data), ADO_SUM_CRC32, ADO_SUM_CRC32, "CRC-32");
+
+	/* behind one tee: shared chunks, each uploader its own part size */
+	tee_of_uploaders(data, sizeof(data), 2 * PART, PART, -1, "shared");
+	tee_of_uploaders(data, sizeof(data), 2 * PART, PART, 1, "shared, the first fails");
+	tee_of_uploaders(data, 500, 2 * PART, PART, -1, "shared, a small object");
+	tee_of_uploaders(data, sizeof(data), 3 * PART, 2 * PART, -1, "not shared");
 
 	/* small: one put_whole, no multipart */
 	memset(&f, 0, sizeof(f));
