@@ -27,7 +27,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ado-restore [-c FILE] --list [--job JOB] [--since DURATION] [--last N] [--target NAME] [--json]\n"
+		"usage: ado-restore [-c FILE] --list [--job JOB] [--from DEST] [--since DURATION] [--last N]\n"
+		"                   [--target NAME] [--json]\n"
 		"       ado-restore [-c FILE] --job JOB [--backup ID|latest] [--before TIME] [--target NAME]\n"
 		"                   (--to-dir DIR | --to-database NAME) [--force] [--dry-run]\n"
 		"       ado-restore [-c FILE] --job JOB --job JOB... --target DB [--before TIME]\n"
@@ -58,7 +59,8 @@ static void usage(FILE *f)
 		"                       aside, named by the restore's time) / end sessions blocking a swap\n"
 		"  -n, --dry-run        print the steps, change nothing\n"
 		"      --cat REF ARTIFACT  write one artifact's plaintext to stdout (break-glass)\n"
-		"      --from DEST      restore from this destination of the job only\n"
+		"      --from DEST      restore from this destination of the job only; with --list,\n"
+		"                       list only it (the other destinations are not contacted)\n"
 		"      --thaw           archive tiers: request the backup's artifacts (RestoreObject)\n"
 		"      --days N         keep the thawed copies N days (default 7)\n"
 		"      --tier T         Standard (default), Bulk or Expedited\n"
@@ -399,6 +401,7 @@ int main(int argc, char **argv)
 		}
 		lo.job = job;
 		lo.target = target;
+		lo.from = from;
 		status = list_backups(cfg, &lo);
 		goto out;
 	}

@@ -39,13 +39,15 @@ struct ado_list_opts {
 	time_t since;		/* only backups taken at or after this time; 0: all */
 	long last;		/* only the N newest per job and destination (after the other filters); 0: all */
 	const char *target;	/* only backups holding this target (ado_artifact_matches); NULL: all */
+	const char *from;	/* only this destination (as written in the config); NULL: all */
 };
 
 /* The rows that o selects, newest first (then by id, then config order);
  * *rows malloc'd (ado_list_free, then free). Returns 0; 1 when a destination
  * could not be listed (a warning on stderr, its error in e; the others are
- * listed); -1 with nothing listed for a job not in cfg (ADO_E_USAGE, the
- * message names it) or out of memory. */
+ * listed); -1 with nothing listed for a job not in cfg, or a `from` that is
+ * no destination of the job (or of any job) (ADO_E_USAGE, the message names
+ * it), or out of memory. */
 int ado_list_collect(const struct ado_config *cfg, const struct ado_list_opts *o, struct ado_list_row **rows,
 		     size_t *n, struct ado_err *e);
 void ado_list_free(struct ado_list_row *rows, size_t n);

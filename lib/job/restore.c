@@ -29,7 +29,8 @@ void ado_sayf(ado_say_fn fn, void *arg, const char *fmt, ...)
 	fn(arg, buf);
 }
 
-int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn fn, void *arg, struct ado_err *e)
+int ado_restore_list(const struct ado_config *cfg, const char *job, const char *from, ado_list_fn fn, void *arg,
+		     struct ado_err *e)
 {
 	int rc = 0;
 
@@ -42,6 +43,8 @@ int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn 
 			struct ado_backup_info *v = NULL;
 			struct ado_err de;
 			size_t n = 0;
+			if (!ado_restore_dest_is(NULL, &jb->dests[d], from))
+				continue;
 			ado_err_clear(&de);
 			if (ado_repo_open_list(cfg, &jb->dests[d], jb->name, &s, &v, &n, &de) < 0) {
 				ado_warn("cannot list '%s': %s", jb->dests[d].url, de.msg);

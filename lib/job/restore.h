@@ -20,9 +20,12 @@ typedef void (*ado_say_fn)(void *arg, const char *msg);
 void ado_sayf(ado_say_fn fn, void *arg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Every backup of job (or of every job when job is NULL) on every destination
- * of the config, in config order, oldest first per destination. */
+ * of the config (or only on destination `from`, as written in the config or
+ * as the store names itself, when not NULL: the others are not contacted), in
+ * config order, oldest first per destination. */
 typedef void (*ado_list_fn)(void *arg, const struct ado_store *s, const char *job, const struct ado_backup_info *b);
-int ado_restore_list(const struct ado_config *cfg, const char *job, ado_list_fn fn, void *arg, struct ado_err *e);
+int ado_restore_list(const struct ado_config *cfg, const char *job, const char *from, ado_list_fn fn, void *arg,
+		     struct ado_err *e);
 
 /* Choose a complete backup of job: backup_id ("latest" or NULL for the
  * newest, or an exact id), optionally the newest at or before `before`

@@ -31,7 +31,7 @@ run 0 ado-backup -c "$C" j
 B2=$(head -1 <<<"$out"); B2_2=$(sed -n 2p <<<"$out")
 mv "$T/b" "$T/b.away"
 run 3 ado-backup -c "$C" j
-B3=$(head -1 <<<"$out")
+B3=$(head -1 <<<"$out"); B3_2=$(sed -n 2p <<<"$out")
 mv "$T/b.away" "$T/b"
 # an interrupted run long ago: no manifest
 OLD=20200101T000000Z
@@ -107,6 +107,26 @@ $B2_2"
 run 0 ado-restore -c "$C" --list --target nothing-like-it
 check "an unknown --target lists nothing (header only)" test "$out" = "$(head -1 <<<"$out")"
 check "an unknown --target: nothing on stderr" test -z "$err"
+
+# --- --from: one destination only, the others not contacted ---
+run 0 ado-restore -c "$C" --list --job j --from "$T/d2/"
+check "--from d2: j's three backups there, nothing else" test "$(tail -n +2 <<<"$out" | cut -f1)" = "$B3_2
+$B2_2
+$B1_2"
+run 0 ado-restore -c "$C" --list --from "$T/d3"
+check "--from without --job (and without the slash): every job writing there" test "$(tail -n +2 <<<"$out" | cut -f1)" = "$K1"
+mv "$T/d1" "$T/d1.away" && touch "$T/d1"
+run 3 ado-restore -c "$C" --list --job j
+expect_err "cannot list '$T/d1/'"
+run 0 ado-restore -c "$C" --list --job j --from "$T/d2/"
+check "--from d2 with d1 broken: d1 not contacted, no warning" test -z "$err"
+rm "$T/d1" && mv "$T/d1.away" "$T/d1"
+run 2 ado-restore -c "$C" --list --job j --from "$T/d3/"
+check "--from a destination of another job: one line" test "$(head -1 <<<"$err")" = "ado-restore: job 'j' has no destination '$T/d3/'"
+expect_err "hint: --from takes a destination as written in the config"
+check "... nothing listed" test -z "$out"
+run 2 ado-restore -c "$C" --list --from "$T/nowhere/"
+expect_err "no job in '$C' has a destination '$T/nowhere/'"
 
 # --- --json ---
 run 0 ado-restore -c "$C" --list --json
