@@ -542,7 +542,8 @@ int ado_backup_run(const struct ado_config *cfg, const struct ado_job *job, cons
 		goto out;
 	}
 	/* uploads an earlier, killed run left unfinished under this job (S3
-	 * multipart): abort them so no orphan parts pile up */
+	 * multipart uploads, Azure uncommitted blocks): abort them so no orphan
+	 * parts pile up */
 	for (size_t i = 0; i < r.ndests; i++) {
 		struct ado_err ce;
 		int k;

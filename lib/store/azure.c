@@ -5,11 +5,12 @@
  * Authorization header, or a SAS token appended to the query.
  *
  * Uploads use the shared chunked writer (remote.h): each part is a Put Block
- * (Content-MD5, which the service checks), close() is the Put Block List that
+ * (x-ms-content-crc64, which the service checks), close() is the Put Block List that
  * commits the blob. Until then the blocks are uncommitted: List Blobs does not
  * show them, GET answers 404, and the service drops them after a week. So an
- * upload cut in the middle leaves nothing that looks like a backup. An object
- * smaller than one block is one Put Blob.
+ * upload cut in the middle leaves nothing that looks like a backup; the job's
+ * next run discards those blocks (clean_uploads). An object smaller than one
+ * block is one Put Blob.
  *
  * The access tier (Hot, Cool, Cold, Archive) is set on the artifacts when they
  * are committed; metadata (manifest, sums, index) stays in the account's
@@ -239,8 +240,9 @@ static int up_put_whole(void *drv, const void *buf, size_t len, const struct ado
 
 static void up_abort(void *drv)
 {
-	/* Uncommitted blocks cannot be deleted one by one; they are invisible
-	 * (no blob exists until the block list is put) and expire in a week. */
+	/* Uncommitted blocks cannot be deleted one by one, and the store may be
+	 * what failed; they are invisible (no blob exists until the block list
+	 * is put), and the job's next run discards them (az_clean_uploads). */
 }
 
 static void up_free(void *drv)
@@ -494,8 +496,8 @@ static int list_max(void)
 
 /* One page of blobs whose names start with prefix (below the store root),
  * grouped at '/' when delim. *marker is the page to fetch ("" the first). */
-static int list_page(struct ado_store *s, const char *prefix, int delim, const char *marker, struct az_page *p,
-		     struct ado_err *e)
+static int list_page(struct ado_store *s, const char *prefix, int delim, int uncommitted, const char *marker,
+		     struct az_page *p, struct ado_err *e)
 {
 	struct az *a = s->state;
 	struct ado_sresp *resp = malloc(sizeof(*resp));
@@ -512,8 +514,9 @@ static int list_page(struct ado_store *s, const char *prefix, int delim, const c
 		goto out;
 	}
 	/* parameters in any order: SharedKey sorts them itself */
-	snprintf(query, sizeof(query), "restype=container&comp=list&prefix=%s%s&maxresults=%d%s%s", pq,
-		 delim ? "&delimiter=%2F" : "", list_max(), *marker ? "&marker=" : "", mq);
+	snprintf(query, sizeof(query), "restype=container&comp=list&prefix=%s%s%s&maxresults=%d%s%s", pq,
+		 delim ? "&delimiter=%2F" : "", uncommitted ? "&include=uncommittedblobs" : "", list_max(),
+		 *marker ? "&marker=" : "", mq);
 	if (az_call(s, &(struct az_call){ .op = "ListBlobs", .method = "GET", .object = *prefix ? prefix : "/",
 					  .query = query, .write = buf_write, .arg = &body },
 		    resp, e) < 0)
@@ -529,8 +532,9 @@ out:
 	return rc;
 }
 
-/* entries below dir: one level (delim) or every blob at any depth */
-static int list_mode(struct ado_store *s, const char *dir, int delim, ado_store_list_cb cb, void *arg,
+/* entries below dir: one level (delim) or every blob at any depth; with
+ * uncommitted, also the names that have only uncommitted blocks */
+static int list_mode(struct ado_store *s, const char *dir, int delim, int uncommitted, ado_store_list_cb cb, void *arg,
 		     struct ado_err *e)
 {
 	struct az *a = s->state;
@@ -546,7 +550,7 @@ static int list_mode(struct ado_store *s, const char *dir, int delim, ado_store_
 	while (rc == 0) {
 		struct az_page p;
 
-		if (list_page(s, prefix, delim, marker, &p, e) < 0) {
+		if (list_page(s, prefix, delim, uncommitted, marker, &p, e) < 0) {
 			rc = -1;
 			break;
 		}
@@ -581,12 +585,106 @@ static int list_mode(struct ado_store *s, const char *dir, int delim, ado_store_
 
 static int az_list(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
 {
-	return list_mode(s, dir, 1, cb, arg, e);
+	return list_mode(s, dir, 1, 0, cb, arg, e);
 }
 
 static int az_list_tree(struct ado_store *s, const char *dir, ado_store_list_cb cb, void *arg, struct ado_err *e)
 {
-	return list_mode(s, dir, 0, cb, arg, e);
+	return list_mode(s, dir, 0, 0, cb, arg, e);
+}
+
+/* ---- blocks a killed run left ---- */
+
+static int az_remove(struct ado_store *s, const char *path, struct ado_err *e);
+
+struct names {
+	char **v;
+	size_t n;
+	int oom;
+};
+
+static int add_name(const struct ado_store_entry *ent, void *arg)
+{
+	struct names *ns = arg;
+	char **nv = realloc(ns->v, (ns->n + 1) * sizeof(*nv));
+
+	if (!nv || !(nv[ns->n] = strdup(ent->name))) {
+		ns->oom = 1;
+		if (nv)
+			ns->v = nv;
+		return 1;
+	}
+	ns->v = nv;
+	ns->n++;
+	return 0;
+}
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int has_name(const struct names *ns, const char *name)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Drop the uncommitted blocks of the blob at path, which has no committed
+ * ones: commit an empty block list (the service discards every block not in
+ * it), then delete the empty blob that made. */
+static int discard_blocks(struct ado_store *s, const char *path, struct ado_err *e)
+{
+	static const char empty[] = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList></BlockList>";
+	struct ado_sresp *resp = malloc(sizeof(*resp));
+	int rc;
+
+	if (!resp)
+		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+	rc = az_call(s, &(struct az_call){ .op = "PutBlockList", .method = "PUT", .path = path, .query = "comp=blocklist",
+					   .extra = { "Content-Type: application/xml" }, .body = empty,
+					   .body_len = sizeof(empty) - 1 },
+		     resp, e);
+	free(resp);
+	return rc < 0 ? -1 : az_remove(s, path, e);
+}
+
+/* Blobs below dir that have only uncommitted blocks: the uploads of a run
+ * that was killed (the job's lock is held, so no run of it is writing). List
+ * Blobs shows them only with include=uncommittedblobs, without marking them,
+ * so they are the names that listing has and the plain one has not. */
+static int az_clean_uploads(struct ado_store *s, const char *dir, struct ado_err *e)
+{
+	struct names committed = { 0 }, all = { 0 };
+	int cleaned = 0;
+
+	if (list_mode(s, dir, 0, 0, add_name, &committed, e) < 0 || list_mode(s, dir, 0, 1, add_name, &all, e) < 0) {
+		cleaned = -1;
+		goto out;
+	}
+	if (committed.oom || all.oom) {
+		cleaned = ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		char path[PATH_MAX];
+		if (has_name(&committed, all.v[i]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, all.v[i]);
+		if (discard_blocks(s, path, e) < 0) {
+			cleaned = -1;
+			break;
+		}
+		cleaned++;
+	}
+out:
+	names_free(&committed);
+	names_free(&all);
+	return cleaned;
 }
 
 /* ---- delete ---- */
@@ -622,7 +720,7 @@ static int az_remove_tree(struct ado_store *s, const char *dir, struct ado_err *
 		struct az_page p;
 		size_t done = 0;
 
-		if (list_page(s, prefix, 0, "", &p, e) < 0)
+		if (list_page(s, prefix, 0, 0, "", &p, e) < 0)
 			return -1;
 		for (size_t i = 0; i < p.n; i++) {
 			if (strlen(p.v[i].name) < skip)
@@ -666,7 +764,7 @@ static int az_exists(struct ado_store *s, const char *path, uint64_t *size, stru
 
 		ado_err_clear(e);
 		snprintf(prefix, sizeof(prefix), "%s/", path);
-		rc = list_page(s, prefix, 1, "", &p, e);
+		rc = list_page(s, prefix, 1, 0, "", &p, e);
 		if (rc == 0) {
 			rc = p.n > 0;
 			if (size)
@@ -754,6 +852,7 @@ static const struct ado_store_ops az_ops = {
 	.exists = az_exists,
 	.readable = az_readable,
 	.thaw = az_thaw,
+	.clean_uploads = az_clean_uploads,
 	.free = az_free,
 };
 

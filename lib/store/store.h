@@ -70,7 +70,8 @@ struct ado_store_ops {
 	 * Asking again while a restore runs is not an error. */
 	int (*thaw)(struct ado_store *s, const char *path, int days, const char *tier, struct ado_err *e);
 	/* Optional (NULL: nothing to do): abandon uploads an earlier run left
-	 * unfinished below folder dir (S3 multipart uploads); returns how many. */
+	 * unfinished below folder dir (S3 multipart uploads, Azure blobs with
+	 * uncommitted blocks only); returns how many. */
 	int (*clean_uploads)(struct ado_store *s, const char *dir, struct ado_err *e);
 	void (*free)(struct ado_store *s);
 };
