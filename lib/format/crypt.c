@@ -608,7 +608,12 @@ static void enc_free(struct ado_writer *w)
 	free(s);
 }
 
-static const struct ado_writer_ops enc_ops = { .name = "encrypt", .write = enc_write, .close = enc_close, .free = enc_free };
+static const struct ado_writer_ops enc_ops = {
+	.name = "encrypt",
+	.write = enc_write,
+	.close = enc_close,
+	.free = enc_free,
+};
 
 /* data key and key check value of one artifact */
 static int artifact_keys(const unsigned char master[ADO_KEY_LEN], const unsigned char salt[SALT_LEN],
@@ -834,7 +839,12 @@ static void dec_free(struct ado_writer *w)
 	free(s);
 }
 
-static const struct ado_writer_ops dec_ops = { .name = "decrypt", .write = dec_write, .close = dec_close, .free = dec_free };
+static const struct ado_writer_ops dec_ops = {
+	.name = "decrypt",
+	.write = dec_write,
+	.close = dec_close,
+	.free = dec_free,
+};
 
 struct ado_writer *ado_decrypt_writer_new(struct ado_writer *next, struct ado_keyring *k,
 					  const char *backup_id, const char *artifact, struct ado_err *e)

@@ -84,6 +84,7 @@ size_t ado_chunk_pool_mapped(struct ado_chunk_pool *p)
 struct ado_chunk *ado_chunk_get(struct ado_chunk_pool *p)
 {
 	struct ado_chunk *c;
+	int fresh = 0;
 
 	pthread_mutex_lock(&p->mu);
 	if ((c = p->free_list))
@@ -99,11 +100,10 @@ struct ado_chunk *ado_chunk_get(struct ado_chunk_pool *p)
 		}
 		c->pool = p;
 		c->data = m;
-		pthread_mutex_lock(&p->mu);
-		p->mapped++;
-		pthread_mutex_unlock(&p->mu);
+		fresh = 1;
 	}
 	pthread_mutex_lock(&p->mu);
+	p->mapped += fresh;
 	c->refs = 1;
 	c->next_free = NULL;
 	p->refs++;

@@ -126,16 +126,6 @@ static void on_verify(const struct ado_runrec *rec, void *arg)
 	}
 }
 
-/* job (every job when NULL) has destination `from` */
-static int has_dest(const struct ado_config *cfg, const char *job, const char *from)
-{
-	for (size_t j = 0; j < cfg->njobs; j++)
-		for (size_t d = 0; (!job || strcmp(job, cfg->jobs[j].name) == 0) && d < cfg->jobs[j].ndests; d++)
-			if (ado_restore_dest_is(NULL, &cfg->jobs[j].dests[d], from))
-				return 1;
-	return 0;
-}
-
 int ado_list_collect(const struct ado_config *cfg, const struct ado_list_opts *o, struct ado_list_row **rows,
 		     size_t *n, struct ado_err *e)
 {
@@ -149,14 +139,8 @@ int ado_list_collect(const struct ado_config *cfg, const struct ado_list_opts *o
 		ado_err_set(e, ADO_E_USAGE, 0, "no job '%s' in '%s'", o->job, cfg->path);
 		return -1;
 	}
-	if (o->from && !has_dest(cfg, o->job, o->from)) {
-		if (o->job)
-			ado_err_set(e, ADO_E_USAGE, 0, "job '%s' has no destination '%s'", o->job, o->from);
-		else
-			ado_err_set(e, ADO_E_USAGE, 0, "no job in '%s' has a destination '%s'", cfg->path, o->from);
-		ado_err_hint(e, "--from takes a destination as written in the config");
+	if (ado_restore_from_check(cfg, o->job, o->from, e) < 0)
 		return -1;
-	}
 	rc = ado_restore_list(cfg, o->job, o->from, on_backup, &c, e);
 	if (c.oom) {
 		ado_list_free(c.rows, c.n);

@@ -208,6 +208,21 @@ int ado_restore_dest_is(const struct ado_store *s, const struct ado_dest *d, con
 	return !from || same_url(d->url, from) || (s && same_url(s->url, from));
 }
 
+int ado_restore_from_check(const struct ado_config *cfg, const char *job, const char *from, struct ado_err *e)
+{
+	if (!from)
+		return 0;
+	for (size_t j = 0; j < cfg->njobs; j++)
+		for (size_t d = 0; (!job || strcmp(job, cfg->jobs[j].name) == 0) && d < cfg->jobs[j].ndests; d++)
+			if (ado_restore_dest_is(NULL, &cfg->jobs[j].dests[d], from))
+				return 0;
+	if (job)
+		ado_err_set(e, ADO_E_USAGE, 0, "job '%s' has no destination '%s'", job, from);
+	else
+		ado_err_set(e, ADO_E_USAGE, 0, "no job in '%s' has a destination '%s'", cfg->path, from);
+	return ado_err_hint(e, "--from takes a destination as written in the config");
+}
+
 int ado_restore_select(const struct ado_config *cfg, const char *job, const char *backup_id, time_t before,
 		       const char *target, const char *from, struct ado_keyring *k, struct ado_store **store,
 		       char **id, struct ado_err *e)
@@ -267,15 +282,8 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 		free(v);
 		ado_store_free(s);
 	}
-	if (from) {
-		int known = 0;
-		for (size_t d = 0; d < jb->ndests; d++)
-			known |= ado_restore_dest_is(NULL, &jb->dests[d], from);
-		if (!known) {
-			ado_err_set(e, ADO_E_USAGE, 0, "job '%s' has no destination '%s'", job, from);
-			return ado_err_hint(e, "--from takes one of the job's destinations as written in the config");
-		}
-	}
+	if (ado_restore_from_check(cfg, job, from, e) < 0)
+		return -1;
 	if (!latest)
 		ado_err_set(e, ADO_E_NOTFOUND, 0, "no complete backup '%s' of job '%s'", backup_id, job);
 	else if (seen && (before || target))

@@ -39,6 +39,9 @@ int ado_restore_select(const struct ado_config *cfg, const char *job, const char
 /* from: NULL for every destination of the job, or one of their URLs (as
  * written, or as the store shows it; a trailing '/' does not matter). */
 int ado_restore_dest_is(const struct ado_store *s, const struct ado_dest *d, const char *from);
+/* 0 when from is NULL or a destination of job (of any job when job is NULL);
+ * else -1 with ADO_E_USAGE naming it, and a hint. */
+int ado_restore_from_check(const struct ado_config *cfg, const char *job, const char *from, struct ado_err *e);
 
 /* Does artifact a belong to the target the user named: its target name
  * ("files-etc-ado-config", "db-ado_primary"), its source ("ado_primary",

@@ -231,8 +231,8 @@ static int is_auth_code(const char *code)
 static int retryable_status(const struct ado_sresp *resp)
 {
 	/* the codes of a body that arrived damaged (S3: its CRC-32, signed
-	 * SHA-256 or Content-MD5; Azure: its CRC-64 or MD5): what we hold is intact, so a
-	 * resend is the cure, as for a cut connection */
+	 * SHA-256 or Content-MD5; Azure: its CRC-64 or MD5): what we hold is
+	 * intact, so a resend is the cure, as for a cut connection */
 	static const char *const damaged[] = { "XAmzContentSHA256Mismatch", "BadDigest", "Crc64Mismatch",
 					       "Md5Mismatch", NULL };
 

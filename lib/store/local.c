@@ -142,7 +142,12 @@ static void lw_free(struct ado_writer *w)
 	free(lw);
 }
 
-static const struct ado_writer_ops lw_ops = { .name = "local-write", .write = lw_write, .close = lw_close, .free = lw_free };
+static const struct ado_writer_ops lw_ops = {
+	.name = "local-write",
+	.write = lw_write,
+	.close = lw_close,
+	.free = lw_free,
+};
 
 static int l_open_write(struct ado_store *s, const char *path, unsigned flags, struct ado_writer **out,
 			struct ado_err *e)

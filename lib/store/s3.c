@@ -17,8 +17,10 @@
  *  - checksum: sha256: the body's SHA-256 signed as x-amz-content-sha256
  *    (XAmzContentSHA256Mismatch), for a server without the checksum API.
  * The artifacts are also covered end to end by the manifest's SHA-256s and,
- * encrypted, by AES-GCM's tags: the transfer checksum guards the transfer. A failed upload is aborted; uploads a
- * killed run left behind are aborted by clean_uploads on the next run.
+ * encrypted, by AES-GCM's tags: the transfer checksum guards the transfer.
+ *
+ * A failed upload is aborted; uploads a killed run left behind are aborted by
+ * clean_uploads on the next run.
  * s3_glacier: artifacts get the archive class, metadata (ADO_STORE_WRITE_META)
  * stays STANDARD so listing and checksums never need a thaw. */
 #include "store/store.h"
@@ -214,11 +216,16 @@ struct s3up {
 	struct ado_store *s;
 	char *path;
 	const char *klass;	/* NULL: STANDARD (send no header) */
-	int sum_sha256;		/* struct s3's */
 	char upload_id[512];
 	struct etag *etags;
 	size_t netags;
 };
+
+/* checksum: sha256 in the store's settings (else x-amz-checksum-crc32) */
+static int signs_sha256(const struct s3up *u)
+{
+	return ((const struct s3 *)u->s->state)->sum_sha256;
+}
 
 static void b64(const unsigned char *in, size_t n, char *out)
 {
@@ -238,11 +245,11 @@ static int up_begin(void *drv, struct ado_err *e)
 		return -1;
 	if (u->klass)
 		call_header(&c, "x-amz-storage-class: %s", u->klass);
-	if (!u->sum_sha256)
+	if (!signs_sha256(u))
 		call_header(&c, "x-amz-checksum-algorithm: %s", "CRC32");
 	call_body(&c, "", 0);
 	if (call_mem(&c, &m, &resp, e) < 0) {
-		if (!u->sum_sha256 && (resp.status == 400 || resp.status == 501))
+		if (!signs_sha256(u) && (resp.status == 400 || resp.status == 501))
 			ado_err_hint(e, "a server without S3's checksum API refuses x-amz-checksum-algorithm: "
 				     "set 'checksum: sha256' in storage.s3");
 		goto out;
@@ -282,7 +289,7 @@ static int put_body(struct s3up *u, const char *op, const char *q, const void *b
 	struct ado_sresp resp;
 	char hex[65], crc[16];
 
-	if (u->sum_sha256) {
+	if (signs_sha256(u)) {
 		/* the body's SHA-256, signed: S3 checks it (XAmzContentSHA256Mismatch),
 		 * so a Content-MD5 would only cost a second digest pass */
 		ado_hex(sum->sha256, 32, hex);
@@ -345,12 +352,10 @@ static int up_commit(void *drv, unsigned nparts, struct ado_err *e)
 	if (mem_write(&body, "<CompleteMultipartUpload>", 25) < 0)
 		goto oom;
 	for (unsigned i = 0; i < nparts; i++) {
-		int n = u->sum_sha256 ? snprintf(line, sizeof(line), "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>",
-						 i + 1, u->etags[i].v)
-				      : snprintf(line, sizeof(line),
-						 "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag>"
-						 "<ChecksumCRC32>%s</ChecksumCRC32></Part>",
-						 i + 1, u->etags[i].v, u->etags[i].crc32);
+		/* a part sent with a CRC-32 names it again (crc32 is "" otherwise) */
+		const char *crc = u->etags[i].crc32;
+		int n = snprintf(line, sizeof(line), "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag>%s%s%s</Part>", i + 1,
+				 u->etags[i].v, *crc ? "<ChecksumCRC32>" : "", crc, *crc ? "</ChecksumCRC32>" : "");
 		if (mem_write(&body, line, (size_t)n) < 0)
 			goto oom;
 	}
@@ -434,7 +439,6 @@ static int s3_open_write(struct ado_store *s, const char *path, unsigned flags, 
 		return ado_err_set(e, ADO_E_NOMEM, 0, "out of memory");
 	}
 	u->s = s;
-	u->sum_sha256 = s3->sum_sha256;
 	if (!(flags & ADO_STORE_WRITE_META) && strcmp(s3->data_class, "STANDARD") != 0)
 		u->klass = s3->data_class;
 	sums = s3->sum_sha256 ? ADO_SUM_SHA256 : ADO_SUM_CRC32;

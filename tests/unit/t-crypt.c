@@ -44,7 +44,11 @@ static int mem_close(struct ado_writer *w, struct ado_err *e)
 	return 0;
 }
 
-static const struct ado_writer_ops mem_ops = { .name = "test-mem", .write = mem_write, .close = mem_close, .free = NULL };
+static const struct ado_writer_ops mem_ops = {
+	.name = "test-mem",
+	.write = mem_write,
+	.close = mem_close,
+};
 
 static void mem_reset(struct mem *m)
 {

@@ -43,7 +43,12 @@ static void fdw_free(struct ado_writer *w)
 	free(w->state);
 }
 
-static const struct ado_writer_ops fdw_ops = { .name = "test-fd", .write = fdw_write, .close = fdw_close, .free = fdw_free };
+static const struct ado_writer_ops fdw_ops = {
+	.name = "test-fd",
+	.write = fdw_write,
+	.close = fdw_close,
+	.free = fdw_free,
+};
 
 static struct ado_writer *fd_writer(const char *path)
 {
@@ -77,14 +82,21 @@ static void memw_free(struct ado_writer *w)
 	(void)w;	/* the struct mem belongs to the test */
 }
 
-static const struct ado_writer_ops memw_ops = { .name = "test-mem", .write = memw_write, .close = NULL, .free = memw_free };
+static const struct ado_writer_ops memw_ops = {
+	.name = "test-mem",
+	.write = memw_write,
+	.free = memw_free,
+};
 
 static int failw_write(struct ado_writer *w, const void *buf, size_t n, struct ado_err *e)
 {
 	return ado_err_set(e, ADO_E_IO, ENOSPC, "cannot write 'test-dest'");
 }
 
-static const struct ado_writer_ops failw_ops = { .name = "test-fail", .write = failw_write, .close = NULL, .free = NULL };
+static const struct ado_writer_ops failw_ops = {
+	.name = "test-fail",
+	.write = failw_write,
+};
 
 /* --- warnings --- */
 

@@ -53,7 +53,12 @@ static void fail_free(struct ado_writer *w)
 	free(st);
 }
 
-static const struct ado_writer_ops fail_ops = { .name = "fail", .write = fail_write, .close = fail_close, .free = fail_free };
+static const struct ado_writer_ops fail_ops = {
+	.name = "fail",
+	.write = fail_write,
+	.close = fail_close,
+	.free = fail_free,
+};
 
 static struct ado_writer *fail_new(const char *name, size_t limit, int fail_at_close, int *frees)
 {
@@ -82,7 +87,10 @@ static int count_write(struct ado_writer *w, const void *buf, size_t n, struct a
 	return 0;
 }
 
-static const struct ado_writer_ops count_ops = { .name = "count", .write = count_write, .close = NULL, .free = NULL };
+static const struct ado_writer_ops count_ops = {
+	.name = "count",
+	.write = count_write,
+};
 
 /* --- data --- */
 

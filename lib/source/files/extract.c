@@ -476,7 +476,12 @@ static void x_free(struct ado_writer *w)
 	free(x);
 }
 
-static const struct ado_writer_ops extract_ops = { .name = "extract", .write = x_write, .close = x_close, .free = x_free };
+static const struct ado_writer_ops extract_ops = {
+	.name = "extract",
+	.write = x_write,
+	.close = x_close,
+	.free = x_free,
+};
 
 /* Holds nothing at all (and so no symlink)? An unreadable folder: no. */
 static int dir_empty(const char *dir)
@@ -800,7 +805,12 @@ static void c_free(struct ado_writer *w)
 	free(c);
 }
 
-static const struct ado_writer_ops check_ops = { .name = "index-check", .write = c_write, .close = c_close, .free = c_free };
+static const struct ado_writer_ops check_ops = {
+	.name = "index-check",
+	.write = c_write,
+	.close = c_close,
+	.free = c_free,
+};
 
 struct ado_writer *ado_index_check_writer_new(const char *dir, ado_files_warn_fn warn, void *arg,
 					      struct ado_files_stats *st, struct ado_err *e)

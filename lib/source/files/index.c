@@ -206,7 +206,12 @@ static void l_free(struct ado_writer *w)
 	free(l);
 }
 
-static const struct ado_writer_ops list_ops = { .name = "index-list", .write = l_write, .close = l_close, .free = l_free };
+static const struct ado_writer_ops list_ops = {
+	.name = "index-list",
+	.write = l_write,
+	.close = l_close,
+	.free = l_free,
+};
 
 struct ado_writer *ado_index_list_writer_new(int fd, struct ado_err *e)
 {
